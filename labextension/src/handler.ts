@@ -1,0 +1,52 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/**
+ * The URL namespace of cs3lab's server extension API.
+ */
+export const API_NAMESPACE = 'cs3lab/api';
+
+/**
+ * Call cs3lab's server extension.
+ *
+ * @param endPoint path below `<baseUrl>/cs3lab/api/`
+ * @param init options of the request (method, body, ...)
+ * @param settings the server settings; defaults to the page's
+ * @returns the response body, parsed as JSON when it is JSON
+ * @throws ServerConnection.NetworkError when the server cannot be reached,
+ *   ServerConnection.ResponseError (with the server's JSON `message`) on an
+ *   error status
+ */
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
+
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+
+  const text = await response.text();
+  let data: any = text;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // Not JSON (e.g. Jupyter's HTML 404 page): keep the text.
+    }
+  }
+
+  if (!response.ok) {
+    const message =
+      data && typeof data === 'object' && typeof data.message === 'string'
+        ? data.message
+        : `Request to ${endPoint} failed: ${response.status} ${response.statusText}`;
+    throw new ServerConnection.ResponseError(response, message);
+  }
+  return data as T;
+}

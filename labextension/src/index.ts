@@ -1,0 +1,33 @@
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+// The status item is shown as soon as the application starts.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { SessionStatusItem } from './statusItem';
+
+/**
+ * Shows in the status bar which CS3 user and site the session is connected to.
+ */
+const sessionStatus: JupyterFrontEndPlugin<void> = {
+  id: 'cs3lab:session-status',
+  description:
+    'Shows the CS3 user and site this server is connected to in the status bar.',
+  autoStart: true,
+  requires: [IStatusBar],
+  activate: (app: JupyterFrontEnd, statusBar: IStatusBar): void => {
+    const item = new SessionStatusItem({
+      serverSettings: app.serviceManager.serverSettings
+    });
+    item.id = 'cs3lab-session-status';
+    statusBar.registerStatusItem('cs3lab:session-status', {
+      item,
+      align: 'left',
+      rank: 0
+    });
+  }
+};
+
+export default [sessionStatus];
