@@ -1,0 +1,50 @@
+"""The cs3lab jupyter_server extension: configuration, services, handlers."""
+
+from __future__ import annotations
+
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+
+from .config import CS3Connection
+from .contents_manager import CS3ContentsManager
+from .session.handlers import SessionHandler
+from .session.service import SessionService
+
+API_PREFIX = "cs3lab/api"
+
+
+class CS3LabApp(ExtensionApp):
+    name = "cs3lab"
+    load_other_extensions = True
+
+    def initialize_settings(self) -> None:
+        contents = self.serverapp.contents_manager
+        if isinstance(contents, CS3ContentsManager):
+            # One channel per process: share the contents manager's connection.
+            self.connection = contents.connection
+            self.files = contents.files
+            self._owns_files = False
+        else:
+            self.log.warning(
+                "cs3lab: the contents manager is %s, not CS3ContentsManager; JupyterLab's "
+                "file browser shows the local disk. Set "
+                "c.ServerApp.contents_manager_class = 'cs3lab.CS3ContentsManager'.",
+                type(contents).__name__,
+            )
+            self.connection = CS3Connection(parent=self.serverapp, log=self.log)
+            self.files = self.connection.open()
+            self._owns_files = True
+        self.session_service = SessionService(self.connection, self.files)
+
+    def initialize_handlers(self) -> None:
+        base = url_path_join(self.serverapp.base_url, API_PREFIX)
+        self.handlers.extend(
+            [(url_path_join(base, "session"), SessionHandler, {"session": self.session_service})]
+        )
+
+    async def stop_extension(self) -> None:
+        if self._owns_files:
+            self.files.close()
+            await self.files.client.close()
+        else:
+            await self.serverapp.contents_manager.close()

@@ -1,0 +1,93 @@
+"""The connection to the user's CS3 site, configured with traitlets.
+
+``c.CS3Connection.gateway = "cs3.example.org:443"`` and friends, or the ``CS3LAB_*``
+environment variables (handy under JupyterHub). The secret (password, OIDC token or reva
+token) is never a config value: it is read from ``secret_env`` or ``secret_file`` when needed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from traitlets import Bool, Enum, Float, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from .cs3 import AuthConfig, CS3Client, Files, GatewayConfig, SecretSource
+from .cs3.auth import AUTH_MODES
+
+
+def _env(name: str, fallback: str = "") -> str:
+    return os.environ.get(name, fallback)
+
+
+class CS3Connection(LoggingConfigurable):
+    """Where the CS3 site is and how to sign in to it."""
+
+    gateway = Unicode(help="host:port of the CS3 gateway (env CS3LAB_GATEWAY)").tag(config=True)
+    site_name = Unicode(help="A short name of the site shown to users (env CS3LAB_SITE)").tag(
+        config=True
+    )
+    tls = Bool(help="Use TLS to reach the gateway (env CS3LAB_TLS=1)").tag(config=True)
+    ca_file = Unicode(help="CA bundle for TLS (default: system roots)").tag(config=True)
+    auth_mode = Enum(
+        AUTH_MODES,
+        help="basic (username + password), bearer (OIDC access token) or token (a reva token)",
+    ).tag(config=True)
+    username = Unicode(help="The CS3 username (env CS3LAB_USER)").tag(config=True)
+    secret_env = Unicode(
+        "CS3LAB_SECRET",
+        help="Environment variable holding the password / OIDC token / reva token",
+    ).tag(config=True)
+    secret_file = Unicode(
+        help="File holding the secret; takes precedence over secret_env (env CS3LAB_SECRET_FILE)"
+    ).tag(config=True)
+    home = Unicode(
+        help="The CS3 path shown as JupyterLab's root; {username} is replaced (env CS3LAB_HOME)"
+    ).tag(config=True)
+    timeout = Float(60.0, help="Seconds before a single CS3 call gives up").tag(config=True)
+
+    @default("gateway")
+    def _gateway_default(self) -> str:
+        return _env("CS3LAB_GATEWAY")
+
+    @default("site_name")
+    def _site_name_default(self) -> str:
+        return _env("CS3LAB_SITE") or self.gateway
+
+    @default("tls")
+    def _tls_default(self) -> bool:
+        return _env("CS3LAB_TLS", "0").lower() in ("1", "true", "yes")
+
+    @default("auth_mode")
+    def _auth_mode_default(self) -> str:
+        return _env("CS3LAB_AUTH_MODE", "basic")
+
+    @default("username")
+    def _username_default(self) -> str:
+        return _env("CS3LAB_USER")
+
+    @default("secret_file")
+    def _secret_file_default(self) -> str:
+        return _env("CS3LAB_SECRET_FILE")
+
+    @default("home")
+    def _home_default(self) -> str:
+        return _env("CS3LAB_HOME", "/home/{username}")
+
+    @validate("home")
+    def _validate_home(self, proposal) -> str:
+        value = proposal["value"]
+        if not value.startswith("/"):
+            raise ValueError(f"CS3Connection.home must be an absolute CS3 path, not {value!r}")
+        return value
+
+    @property
+    def home_path(self) -> str:
+        return self.home.format(username=self.username).rstrip("/") or "/"
+
+    def open(self) -> Files:
+        """Open the (one) channel to the gateway; the caller closes it."""
+        gateway = GatewayConfig(self.gateway, self.tls, self.ca_file, self.timeout)
+        secret = SecretSource(env=self.secret_env, file=self.secret_file)
+        client = CS3Client(gateway, AuthConfig(self.auth_mode, self.username, secret))
+        return Files(client)

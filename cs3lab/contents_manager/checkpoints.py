@@ -1,0 +1,163 @@
+"""Checkpoints are the storage's own versions.
+
+Reva keeps a version of a file each time it is overwritten, so "Revert to checkpoint" lists
+and restores real CS3 versions, the same ones the site's web UI shows. Creating a checkpoint
+stores the current content once more, which makes the storage keep it as a version.
+
+Where the storage keeps no versions (ListFileVersions not supported), checkpoints fall back
+to copies in a hidden ``.ipynb_checkpoints`` folder beside the file, as Jupyter does on disk.
+The mode is probed once per server and remembered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
+from tornado.web import HTTPError
+from traitlets import Enum
+
+from ..cs3.errors import NotFound, NotSupported
+from .paths import clean_api_path, split
+
+FALLBACK_DIR = ".ipynb_checkpoints"
+FALLBACK_ID = "checkpoint"
+
+
+def _version_time(mtime: int) -> datetime:
+    # Reva's local driver reports version times in milliseconds, the CS3 API in seconds.
+    seconds = mtime / 1000 if mtime > 100_000_000_000 else mtime
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+class CS3Checkpoints(AsyncCheckpoints):
+    mode = Enum(
+        ["auto", "versions", "files"],
+        "auto",
+        help="versions: CS3 file versions; files: copies in .ipynb_checkpoints; auto: probe",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._probed: str | None = None if self.mode == "auto" else self.mode
+
+    @property
+    def manager(self):
+        return self.parent
+
+    async def _mode(self, path: str) -> str:
+        if self._probed is None:
+            try:
+                await self.manager.files.list_versions(self.manager.cs3_path(path))
+                self._probed = "versions"
+            except NotSupported:
+                self.log.info("CS3 storage keeps no versions: checkpoints are file copies")
+                self._probed = "files"
+        return self._probed
+
+    # -- the Checkpoints API ----------------------------------------------------------------
+
+    async def create_checkpoint(self, contents_mgr, path):
+        path = clean_api_path(path)
+        with self.manager.errors():
+            if await self._mode(path) == "files":
+                return await self._create_copy(path)
+            cs3_path = self.manager.cs3_path(path)
+            data = await self.manager.files.download(cs3_path)
+            await self.manager.files.upload(cs3_path, data)
+            checkpoints = await self._list_versions(path)
+        if not checkpoints:
+            raise HTTPError(500, f"The storage kept no version of {path}")
+        return checkpoints[-1]
+
+    async def list_checkpoints(self, path):
+        path = clean_api_path(path)
+        with self.manager.errors():
+            if await self._mode(path) == "files":
+                return await self._list_copies(path)
+            return await self._list_versions(path)
+
+    async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
+        path = clean_api_path(path)
+        with self.manager.errors():
+            if await self._mode(path) == "files":
+                return await self._restore_copy(checkpoint_id, path)
+            known = {c["id"] for c in await self._list_versions(path)}
+            if checkpoint_id not in known:
+                raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+            await self.manager.files.restore_version(self.manager.cs3_path(path), checkpoint_id)
+
+    async def delete_checkpoint(self, checkpoint_id, path):
+        path = clean_api_path(path)
+        with self.manager.errors():
+            if await self._mode(path) == "files":
+                return await self._delete_copy(checkpoint_id, path)
+        raise HTTPError(
+            405, "Checkpoints are versions kept by the storage; they cannot be deleted here"
+        )
+
+    async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
+        if self._probed == "files":
+            src, dst = self._copy_path(old_path), self._copy_path(new_path)
+            with self.manager.errors():
+                await self._ensure_dir(new_path)
+                await self.manager.files.move(src, dst)
+
+    async def rename_all_checkpoints(self, old_path, new_path):
+        if self._probed != "files":
+            return  # versions belong to the file in the storage
+        for cp in await self._list_copies(clean_api_path(old_path)):
+            await self.rename_checkpoint(cp["id"], old_path, new_path)
+
+    async def delete_all_checkpoints(self, path):
+        if self._probed != "files":
+            return
+        for cp in await self._list_copies(clean_api_path(path)):
+            await self._delete_copy(cp["id"], path)
+
+    # -- versions ---------------------------------------------------------------------------
+
+    async def _list_versions(self, path: str) -> list[dict]:
+        versions = await self.manager.files.list_versions(self.manager.cs3_path(path))
+        versions = sorted(versions, key=lambda v: (v.mtime, v.key))
+        return [{"id": v.key, "last_modified": _version_time(v.mtime)} for v in versions]
+
+    # -- file copies (storages without versions) ---------------------------------------------
+
+    def _copy_path(self, path: str) -> str:
+        parent, name = split(clean_api_path(path))
+        stem, dot, ext = name.rpartition(".")
+        copy_name = f"{stem}-{FALLBACK_ID}{dot}{ext}" if dot else f"{name}-{FALLBACK_ID}"
+        folder = f"{parent}/{FALLBACK_DIR}" if parent else FALLBACK_DIR
+        return self.manager.cs3_path(f"{folder}/{copy_name}")
+
+    async def _ensure_dir(self, path: str) -> None:
+        folder = self._copy_path(path).rsplit("/", 1)[0]
+        try:
+            await self.manager.files.stat(folder)
+        except NotFound:
+            await self.manager.files.mkdir(folder)
+
+    async def _create_copy(self, path: str) -> dict:
+        data = await self.manager.files.download(self.manager.cs3_path(path))
+        await self._ensure_dir(path)
+        await self.manager.files.upload(self._copy_path(path), data)
+        return (await self._list_copies(path))[0]
+
+    async def _list_copies(self, path: str) -> list[dict]:
+        try:
+            info = await self.manager.files.stat(self._copy_path(path))
+        except NotFound:
+            return []
+        return [{"id": FALLBACK_ID, "last_modified": _version_time(info.mtime.seconds)}]
+
+    async def _restore_copy(self, checkpoint_id: str, path: str) -> None:
+        if checkpoint_id != FALLBACK_ID or not await self._list_copies(path):
+            raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+        data = await self.manager.files.download(self._copy_path(path))
+        await self.manager.files.upload(self.manager.cs3_path(path), data)
+
+    async def _delete_copy(self, checkpoint_id: str, path: str) -> None:
+        if checkpoint_id != FALLBACK_ID or not await self._list_copies(path):
+            raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+        await self.manager.files.delete(self._copy_path(path))

@@ -1,0 +1,361 @@
+"""An AsyncContentsManager over CS3: JupyterLab's file system is the user's CS3 home."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import posixpath
+from datetime import datetime
+from typing import Any
+
+import nbformat
+from jupyter_server.services.contents.manager import AsyncContentsManager
+from tornado.web import HTTPError
+from traitlets import Integer, Unicode, default
+
+from ..config import CS3Connection
+from ..cs3 import Files
+from ..cs3.errors import NotFound
+from ..cs3.files import ResourceInfo
+from . import models
+from .errors import as_http_errors
+from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
+from .uploads import ChunkStager
+
+
+class CS3ContentsManager(AsyncContentsManager):
+    """Serve the user's CS3 home (Reva, CERNBox, ScienceMesh) as Jupyter contents."""
+
+    max_upload_bytes = Integer(
+        4 * 1024**3, help="Largest file accepted through JupyterLab's chunked upload"
+    ).tag(config=True)
+    root_dir = Unicode("/", help="Unused: the root is CS3Connection.home").tag(config=True)
+
+    @default("checkpoints_class")
+    def _checkpoints_class_default(self):
+        from .checkpoints import CS3Checkpoints
+
+        return CS3Checkpoints
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.connection = CS3Connection(parent=self, log=self.log)
+        self._files: Files | None = None
+        self._stager = ChunkStager(self.max_upload_bytes)
+
+    # -- connection -------------------------------------------------------------------------
+
+    @property
+    def files(self) -> Files:
+        """The CS3 file API on the one channel of this server process (opened on first use)."""
+        if self._files is None:
+            self._files = self.connection.open()
+        return self._files
+
+    @property
+    def home(self) -> str:
+        return self.connection.home_path
+
+    async def close(self) -> None:
+        if self._files is not None:
+            self._files.close()
+            await self._files.client.close()
+            self._files = None
+
+    def cs3_path(self, path: str) -> str:
+        return to_cs3(self.home, path)
+
+    def errors(self):
+        return as_http_errors(self.home)
+
+    async def _stat(self, path: str) -> ResourceInfo | None:
+        """Stat an API path; None when it does not exist."""
+        try:
+            return await self.files.stat(self.cs3_path(path))
+        except NotFound:
+            return None
+
+    def _refuse_hidden(self, path: str, status: int, verb: str) -> None:
+        if not self.allow_hidden and is_hidden_path(path):
+            raise HTTPError(status, f"Cannot {verb} hidden file or directory {path!r}")
+
+    # -- existence --------------------------------------------------------------------------
+
+    async def dir_exists(self, path: str) -> bool:
+        with self.errors():
+            info = await self._stat(clean_api_path(path))
+        return info is not None and models.is_dir(info)
+
+    async def file_exists(self, path: str) -> bool:
+        with self.errors():
+            info = await self._stat(clean_api_path(path))
+        return info is not None and not models.is_dir(info)
+
+    async def exists(self, path: str) -> bool:
+        with self.errors():
+            return await self._stat(clean_api_path(path)) is not None
+
+    async def is_hidden(self, path: str) -> bool:
+        return is_hidden_path(clean_api_path(path))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def get(self, path, content=True, type=None, format=None, require_hash=False):
+        path = clean_api_path(path)
+        if not self.allow_hidden and is_hidden_path(path):
+            self.log.info("Refusing to serve hidden file or directory %r, via 404 Error", path)
+            raise HTTPError(404, f"No such file or directory: {path}")
+        with self.errors():
+            info = await self._stat(path)
+            if info is None:
+                raise HTTPError(404, f"No such file or directory: {path}")
+            if models.is_dir(info):
+                if type not in (None, "directory"):
+                    raise HTTPError(400, f"{path} is a directory, not a {type}", reason="bad type")
+                model = await self._dir_model(path, info, content)
+            elif type == "notebook" or (type is None and path.endswith(".ipynb")):
+                model = await self._notebook_model(path, info, content, require_hash)
+            else:
+                if type == "directory":
+                    raise HTTPError(400, f"{path} is not a directory", reason="bad type")
+                model = await self._file_model(path, info, content, format, require_hash)
+        self.emit(data={"action": "get", "path": path})
+        return model
+
+    async def _dir_model(self, path: str, info: ResourceInfo, content: bool) -> dict:
+        model = models.base_model(path, info, models.can_write(info))
+        model["type"] = "directory"
+        if content:
+            children = []
+            for child in await self.files.list(self.cs3_path(path)):
+                name = posixpath.basename(child.path.rstrip("/"))
+                if not name or not self.should_list(name):
+                    continue
+                if not self.allow_hidden and is_hidden_name(name):
+                    continue
+                child_path = f"{path}/{name}" if path else name
+                children.append(self._listing_model(child_path, child))
+            model["content"] = children
+            model["format"] = "json"
+        return model
+
+    def _listing_model(self, path: str, info: ResourceInfo) -> dict:
+        model = models.base_model(path, info, models.can_write(info))
+        model["type"] = models.guess_type(path, info)
+        if model["type"] == "file":
+            model["mimetype"] = models.file_mimetype(path)
+        return model
+
+    async def _file_model(self, path, info, content, format, require_hash) -> dict:
+        model = models.base_model(path, info, models.can_write(info))
+        model["type"] = "file"
+        model["mimetype"] = models.file_mimetype(path)
+        data = None
+        if content or require_hash:
+            data = await self.files.download(self.cs3_path(path))
+        if content:
+            text, format = _decode(data, format, path)
+            if model["mimetype"] is None:
+                model["mimetype"] = "text/plain" if format == "text" else "application/octet-stream"
+            model.update(content=text, format=format)
+        if require_hash:
+            model.update(models.content_hash(data))
+        return model
+
+    async def _notebook_model(self, path, info, content, require_hash) -> dict:
+        model = models.base_model(path, info, models.can_write(info))
+        model["type"] = "notebook"
+        data = None
+        if content or require_hash:
+            data = await self.files.download(self.cs3_path(path))
+        if content:
+            validation_error: dict = {}
+            try:
+                nb = nbformat.reads(
+                    data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
+                )
+            except Exception as err:
+                raise HTTPError(400, f"Unreadable Notebook: {path} {err!r}") from None
+            self.mark_trusted_cells(nb, path)
+            model["content"] = nb
+            model["format"] = "json"
+            self.validate_notebook_model(model, validation_error)
+        if require_hash:
+            model.update(models.content_hash(data))
+        return model
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def save(self, model, path=""):
+        path = clean_api_path(path)
+        if not path:
+            raise HTTPError(400, "Cannot save to the root folder itself")
+        chunk = model.get("chunk")
+        if chunk is None or chunk == 1:
+            self.run_pre_save_hooks(model=model, path=path)
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if "content" not in model and model["type"] != "directory":
+            raise HTTPError(400, "No file content provided")
+        self._refuse_hidden(path, 400, "create")
+
+        message = None
+        with self.errors():
+            if model["type"] == "directory":
+                await self._save_directory(path)
+            else:
+                if model["type"] == "notebook":
+                    data, message = self._notebook_bytes(model, path)
+                elif model["type"] == "file":
+                    data = _encode(model["content"], model.get("format"), path)
+                else:
+                    raise HTTPError(400, f"Unhandled contents type: {model['type']}")
+                if chunk is not None:
+                    whole = self._stager.add(path, int(chunk), data)
+                    if whole is None:
+                        return self._staging_model(path)
+                    data = whole
+                await self._write(path, data, model)
+            saved = await self.get(path, content=False)
+        if message:
+            saved["message"] = message
+        self.run_post_save_hooks(model=saved, os_path=self.cs3_path(path))
+        self.emit(data={"action": "save", "path": path})
+        return saved
+
+    def _notebook_bytes(self, model: dict, path: str) -> tuple[bytes, str | None]:
+        content = model["content"]
+        if not isinstance(content, dict):
+            raise HTTPError(400, f"Invalid notebook {path}: the content must be a JSON object")
+        try:
+            nb = nbformat.from_dict(content)
+            self.check_and_sign(nb, path)
+            data = nbformat.writes(nb, version=nbformat.NO_CONVERT).encode("utf-8")
+        except HTTPError:
+            raise
+        except Exception as err:
+            raise HTTPError(400, f"Invalid notebook {path}: {err}") from None
+        validation_error: dict = {}
+        nbformat.reads(
+            data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
+        )
+        checked = {"content": nb, "type": "notebook"}
+        self.validate_notebook_model(checked, validation_error)
+        return data, checked.get("message")
+
+    async def _save_directory(self, path: str) -> None:
+        info = await self._stat(path)
+        if info is None:
+            await self.files.mkdir(self.cs3_path(path))
+        elif not models.is_dir(info):
+            raise HTTPError(400, f"Not a directory: {path}")
+
+    async def _write(self, path: str, data: bytes, model: dict) -> None:
+        """Upload ``data`` unless that would overwrite a newer version or a read-only file."""
+        stored = await self._stat(path)
+        if stored is not None:
+            if models.is_dir(stored):
+                raise HTTPError(400, f"{path} is a directory, not a file")
+            if not models.can_write(stored):
+                raise HTTPError(403, f"Permission denied: {path} is read-only for you")
+            _refuse_stale(path, stored, model)
+        else:
+            parent, _ = split(path)
+            if parent and not await self.dir_exists(parent):
+                raise HTTPError(404, f"No such directory: {parent}")
+        await self.files.upload(self.cs3_path(path), data)
+
+    def _staging_model(self, path: str) -> dict:
+        _, name = split(path)
+        return {
+            "name": name,
+            "path": path,
+            "type": "file",
+            "format": None,
+            "content": None,
+            "mimetype": None,
+            "writable": True,
+            "hash": None,
+            "hash_algorithm": None,
+            "size": self._stager.staged_size(path),
+            "last_modified": models.EPOCH,
+            "created": models.EPOCH,
+        }
+
+    async def delete_file(self, path):
+        path = clean_api_path(path)
+        self._refuse_hidden(path, 400, "delete")
+        with self.errors():
+            if await self._stat(path) is None:
+                raise HTTPError(404, f"File or directory does not exist: {path}")
+            await self.files.delete(self.cs3_path(path))
+
+    async def rename_file(self, old_path, new_path):
+        old_path, new_path = clean_api_path(old_path), clean_api_path(new_path)
+        if old_path == new_path:
+            return
+        if not old_path or not new_path:
+            raise HTTPError(400, "Cannot rename the root folder")
+        self._refuse_hidden(old_path, 400, "rename")
+        self._refuse_hidden(new_path, 400, "rename to")
+        with self.errors():
+            if await self._stat(new_path) is not None:
+                raise HTTPError(409, f"File already exists: {new_path}")
+            if await self._stat(old_path) is None:
+                raise HTTPError(404, f"File or directory does not exist: {old_path}")
+            await self.files.move(self.cs3_path(old_path), self.cs3_path(new_path))
+
+    async def get_kernel_path(self, path, model=None):
+        if await self.dir_exists(path):
+            return path
+        parent, _ = split(clean_api_path(path))
+        return parent
+
+
+def _refuse_stale(path: str, stored: ResourceInfo, model: dict) -> None:
+    """409 when the save says which version it was based on and that is not the stored one."""
+    stored_etag = stored.etag.strip('"')
+    base_etag = model.get("etag")
+    if base_etag and base_etag.strip('"') != stored_etag:
+        raise HTTPError(409, _stale_message(path))
+    base_mtime = model.get("last_modified")
+    if isinstance(base_mtime, str) and base_mtime:
+        try:
+            based_on = datetime.fromisoformat(base_mtime)
+        except ValueError:
+            raise HTTPError(400, f"Invalid last_modified {base_mtime!r}") from None
+        if based_on.tzinfo is None:
+            raise HTTPError(400, f"last_modified {base_mtime!r} has no time zone")
+        if based_on.timestamp() < models.mtime_of(stored).timestamp() - 1e-6:
+            raise HTTPError(409, _stale_message(path))
+
+
+def _stale_message(path: str) -> str:
+    return (
+        f"{path} was changed by someone else after you opened it. Your save was refused and "
+        "nothing was written: reload the file, or save your version under another name."
+    )
+
+
+def _decode(data: bytes, format: str | None, path: str) -> tuple[str, str]:
+    if format == "base64":
+        return base64.b64encode(data).decode("ascii"), "base64"
+    try:
+        return data.decode("utf-8"), "text"
+    except UnicodeDecodeError:
+        if format == "text":
+            raise HTTPError(400, f"{path} is not UTF-8 encoded", reason="bad format") from None
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def _encode(content: Any, format: str | None, path: str) -> bytes:
+    if not isinstance(content, str):
+        raise HTTPError(400, f"The content of {path} must be a string")
+    if format == "base64":
+        try:
+            return base64.b64decode(content.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as err:
+            raise HTTPError(400, f"Encoding error saving {path}: {err}") from None
+    if format not in (None, "text"):
+        raise HTTPError(400, f"Unknown format {format!r} for {path}: use 'text' or 'base64'")
+    return content.encode("utf-8")

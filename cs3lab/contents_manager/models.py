@@ -1,0 +1,67 @@
+"""CS3 ``ResourceInfo`` to Jupyter contents models, with the shape and values that
+jupyter_server's FileContentsManager gives for the same operation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from datetime import datetime, timezone
+from typing import Any
+
+from ..cs3.files import CONTAINER, ResourceInfo
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+HASH_ALGORITHM = "sha256"
+
+
+def mtime_of(info: ResourceInfo) -> datetime:
+    if not info.HasField("mtime"):
+        return EPOCH
+    return datetime.fromtimestamp(info.mtime.seconds + info.mtime.nanos / 1e9, tz=timezone.utc)
+
+
+def is_dir(info: ResourceInfo) -> bool:
+    return info.type == CONTAINER
+
+
+def content_hash(data: bytes) -> dict[str, str]:
+    return {"hash": hashlib.sha256(data).hexdigest(), "hash_algorithm": HASH_ALGORITHM}
+
+
+def guess_type(api_path: str, info: ResourceInfo) -> str:
+    if is_dir(info):
+        return "directory"
+    return "notebook" if api_path.endswith(".ipynb") else "file"
+
+
+def base_model(api_path: str, info: ResourceInfo, writable: bool) -> dict[str, Any]:
+    mtime = mtime_of(info)
+    return {
+        "name": api_path.rsplit("/", 1)[-1],
+        "path": api_path,
+        # CS3 has no creation time; FileContentsManager falls back to ctime, we to mtime.
+        "last_modified": mtime,
+        "created": mtime,
+        "content": None,
+        "format": None,
+        "mimetype": None,
+        "size": None if is_dir(info) else int(info.size),
+        "writable": writable,
+        "hash": None,
+        "hash_algorithm": None,
+        # Not part of Jupyter's model: the CS3 etag, which a client may send back with a save
+        # so that a save based on an older version is refused instead of overwriting.
+        "etag": info.etag.strip('"'),
+    }
+
+
+def file_mimetype(api_path: str) -> str | None:
+    return mimetypes.guess_type(api_path)[0]
+
+
+def can_write(info: ResourceInfo) -> bool:
+    perms = info.permission_set
+    if not info.HasField("permission_set"):
+        return True
+    return bool(perms.create_container if is_dir(info) else perms.initiate_file_upload)

@@ -1,0 +1,52 @@
+"""Jupyter API paths (``dir/nb.ipynb``, relative to the root) to CS3 paths and back.
+
+An API path never leaves the user's CS3 home: ``..`` and ``.`` segments, NUL bytes and
+control characters are refused with 400 before any CS3 call is made.
+"""
+
+from __future__ import annotations
+
+from tornado.web import HTTPError
+
+
+def clean_api_path(path: str) -> str:
+    """Normalise an API path (strip slashes, collapse empty segments) or refuse it."""
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in path):
+        raise HTTPError(400, f"Invalid path {path!r}: control characters are not allowed")
+    segments = [s for s in path.replace("\\", "/").split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        raise HTTPError(400, f"Invalid path {path!r}: '.' and '..' segments are not allowed")
+    # Keep the name as given (backslashes are ordinary characters in CS3 names).
+    return "/".join(s for s in path.split("/") if s)
+
+
+def to_cs3(home: str, api_path: str) -> str:
+    api_path = clean_api_path(api_path)
+    if not api_path:
+        return home
+    return f"{home.rstrip('/')}/{api_path}"
+
+
+def to_api(home: str, cs3_path: str) -> str:
+    prefix = home.rstrip("/") + "/"
+    if cs3_path == home or cs3_path + "/" == prefix:
+        return ""
+    if not cs3_path.startswith(prefix):
+        raise HTTPError(500, f"The storage returned {cs3_path!r}, outside your home {home!r}")
+    return cs3_path[len(prefix) :]
+
+
+def split(api_path: str) -> tuple[str, str]:
+    """(parent, name) of an API path."""
+    if "/" in api_path:
+        parent, name = api_path.rsplit("/", 1)
+        return parent, name
+    return "", api_path
+
+
+def is_hidden_name(name: str) -> bool:
+    return name.startswith(".")
+
+
+def is_hidden_path(api_path: str) -> bool:
+    return any(is_hidden_name(s) for s in api_path.split("/") if s)

@@ -1,0 +1,28 @@
+"""The session service: the signed-in CS3 user and the site, for the status bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import CS3Connection
+from ..cs3 import Files
+
+
+class SessionService:
+    def __init__(self, connection: CS3Connection, files: Files) -> None:
+        self.connection = connection
+        self.files = files
+
+    async def describe(self) -> dict[str, Any]:
+        """The user as the gateway knows them (this validates the token end to end)."""
+        user = await self.files.client.whoami()
+        return {
+            "user": {
+                "username": user.username,
+                "display_name": user.display_name or user.username,
+                "mail": user.mail,
+                "idp": user.id.idp,
+            },
+            "site": {"name": self.connection.site_name, "gateway": self.connection.gateway},
+            "home": self.connection.home_path,
+        }

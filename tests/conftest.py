@@ -1,0 +1,65 @@
+"""Fixtures: a real revad (built once, cached under ~/.cache/cs3lab), a Jupyter server with
+cs3lab as its contents manager, signed in as a site user, rooted in a fresh CS3 folder."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools" / "sites"))
+
+import site_runner  # noqa: E402
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture(scope="session")
+def site():
+    """Site A: one revad on loopback with the users of tools/sites/site-a.json."""
+    running = site_runner.start_site("site-a.json")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def user() -> str:
+    return "alice"
+
+
+@pytest.fixture
+def home(site, user) -> str:
+    """A fresh CS3 folder, used as this test's JupyterLab root."""
+    path = f"{site.home(user)}/t-{uuid.uuid4().hex[:10]}"
+    site_runner.sync_mkdir(site, user, path)
+    return path
+
+
+@pytest.fixture
+def jp_server_config(site, user, home):
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"cs3lab": True},
+                "contents_manager_class": "cs3lab.CS3ContentsManager",
+            },
+            "CS3Connection": {
+                "gateway": site.gateway,
+                "site_name": site.name,
+                "auth_mode": "basic",
+                "username": user,
+                "secret_file": str(site.secret_file(user)),
+                "home": home,
+            },
+        }
+    )
+
+
+@pytest.fixture
+def contents(jp_serverapp):
+    """The CS3ContentsManager of the running test server."""
+    return jp_serverapp.contents_manager

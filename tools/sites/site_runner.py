@@ -1,0 +1,302 @@
+"""Run a CS3 site (a real revad) on loopback from a site description.
+
+A site is data: a JSON file naming the site, its revad config template, its users and groups
+(see ``site-a.json``). :func:`start_site` builds revad if needed (``tools/revad/build.sh``),
+renders the config into a fresh temporary directory with free loopback ports and random
+secrets (user passwords included: they exist only in that directory and in memory), starts
+revad and waits until it answers a real ``Authenticate`` call. :meth:`Site.stop` ends the
+process and removes the directory.
+
+Used by the test fixtures (tests/conftest.py) and by the demo (scripts/demo.py). Named
+site_runner, not site, so it never shadows Python's own `site` module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BUILD_SCRIPT = REPO / "tools" / "revad" / "build.sh"
+IDP = "http://127.0.0.1"
+READY_TIMEOUT = 60.0
+
+
+@dataclass
+class SiteUser:
+    username: str
+    display_name: str
+    mail: str
+    groups: list[str]
+    password: str = field(repr=False, default="")
+
+
+@dataclass
+class Site:
+    name: str
+    domain: str
+    workdir: Path
+    grpc_port: int
+    http_port: int
+    home_template: str
+    users: dict[str, SiteUser]
+    process: subprocess.Popen | None = None
+    log_file: Path | None = None
+
+    @property
+    def gateway(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def storage_root(self) -> Path:
+        return self.workdir / "storage"
+
+    def home(self, username: str) -> str:
+        return self.home_template.format(username=username)
+
+    def password(self, username: str) -> str:
+        return self.users[username].password
+
+    def secret_file(self, username: str) -> Path:
+        """A file (in the run's temp dir, mode 0600) holding the user's password."""
+        path = self.workdir / "secrets" / username
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            path.write_text(self.password(username))
+            path.chmod(0o600)
+        return path
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_file or not self.log_file.exists():
+            return "(no revad log)"
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, remove: bool = True) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if remove:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def revad_binary() -> Path:
+    """Path of the revad binary, built (once, cached under ~/.cache) if missing."""
+    explicit = os.environ.get("CS3LAB_REVAD")
+    if explicit:
+        return Path(explicit)
+    out = subprocess.run(
+        ["bash", str(BUILD_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
+    return Path(out.strip().splitlines()[-1])
+
+
+def load_description(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_absolute():
+        path = HERE / path
+    return json.loads(path.read_text())
+
+
+def _users_json(users: dict[str, SiteUser], uid_base: int = 2000) -> list[dict]:
+    return [
+        {
+            "username": u.username,
+            "secret": u.password,
+            "id": {"idp": IDP, "opaque_id": u.username, "type": 1},
+            "display_name": u.display_name,
+            "mail": u.mail,
+            "mail_verified": True,
+            "groups": u.groups,
+            "uid_number": uid_base + i,
+            "gid_number": uid_base,
+        }
+        for i, u in enumerate(users.values())
+    ]
+
+
+def _groups_json(groups: list[dict], users: dict[str, SiteUser]) -> list[dict]:
+    return [
+        {
+            "id": {"idp": IDP, "opaque_id": g["name"]},
+            "group_name": g["name"],
+            "display_name": g["display_name"],
+            "mail": f"{g['name']}@groups.invalid",
+            "gid_number": 3000 + i,
+            "members": [
+                {"idp": IDP, "opaque_id": u.username, "type": 1}
+                for u in users.values()
+                if g["name"] in u.groups
+            ],
+        }
+        for i, g in enumerate(groups)
+    ]
+
+
+def start_site(
+    description: str | Path | dict = "site-a.json",
+    *,
+    log_level: str = "info",
+    token_expires: int = 3600,
+    seed_homes: bool = True,
+) -> Site:
+    desc = description if isinstance(description, dict) else load_description(description)
+    workdir = Path(tempfile.mkdtemp(prefix=f"cs3lab-{desc['name']}-"))
+    users = {
+        u["username"]: SiteUser(
+            u["username"],
+            u["display_name"],
+            u["mail"],
+            u.get("groups", []),
+            password=secrets.token_urlsafe(18),
+        )
+        for u in desc["users"]
+    }
+    site = Site(
+        name=desc["name"],
+        domain=desc["domain"],
+        workdir=workdir,
+        grpc_port=free_port(),
+        http_port=free_port(),
+        home_template=desc["home_template"],
+        users=users,
+    )
+    (workdir / "users.json").write_text(json.dumps(_users_json(users), indent=1))
+    (workdir / "groups.json").write_text(json.dumps(_groups_json(desc["groups"], users), indent=1))
+    site.storage_root.mkdir()
+    site.log_file = workdir / "revad.log"
+    values = {
+        "log_level": log_level,
+        "log_file": str(site.log_file),
+        "grpc_port": site.grpc_port,
+        "http_port": site.http_port,
+        "jwt_secret": secrets.token_hex(24),
+        "transfer_secret": secrets.token_hex(24),
+        "machine_secret": secrets.token_hex(24),
+        "workdir": str(workdir),
+        "mount_path": desc["mount_path"],
+        "mount_id": desc["mount_id"],
+        "storage_root": str(site.storage_root),
+        "users_file": str(workdir / "users.json"),
+        "groups_file": str(workdir / "groups.json"),
+        "token_expires": token_expires,
+    }
+    template = string.Template((HERE / desc["template"]).read_text())
+    config = workdir / "revad.toml"
+    config.write_text(template.substitute(values))
+    if seed_homes:
+        # The local driver has no per-user homes: each user's home is a folder of the mount.
+        data = site.storage_root / "data"
+        for username in users:
+            (data / site.home(username).removeprefix(desc["mount_path"]).lstrip("/")).mkdir(
+                parents=True, exist_ok=True
+            )
+    binary = revad_binary()
+    stdout = open(workdir / "revad.stdout", "wb")
+    site.process = subprocess.Popen(
+        [str(binary), "-c", str(config)],
+        cwd=workdir,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_ready(site)
+    except Exception:
+        site.stop(remove=False)
+        print(f"revad failed to start; log in {workdir}:\n{site.log_tail()}", file=sys.stderr)
+        raise
+    return site
+
+
+def _wait_ready(site: Site) -> None:
+    """revad opens its ports before its services are ready: poll a real Authenticate."""
+    import grpc
+    from cs3.gateway.v1beta1 import gateway_api_pb2 as gw
+    from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
+
+    user = next(iter(site.users.values()))
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = "no answer"
+    with grpc.insecure_channel(site.gateway) as channel:
+        stub = gw_grpc.GatewayAPIStub(channel)
+        while time.monotonic() < deadline:
+            if not site.alive():
+                raise RuntimeError(f"revad exited with code {site.process.returncode}")
+            try:
+                res = stub.Authenticate(
+                    gw.AuthenticateRequest(
+                        type="basic", client_id=user.username, client_secret=user.password
+                    ),
+                    timeout=2,
+                )
+                if res.status.code == 1:  # CODE_OK
+                    return
+                last = f"{res.status.code} {res.status.message}"
+            except grpc.RpcError as err:
+                last = f"{err.code().name}"
+            time.sleep(0.2)
+    raise TimeoutError(f"revad at {site.gateway} not ready after {READY_TIMEOUT}s: {last}")
+
+
+def sync_login(site: Site, username: str):
+    """A blocking gateway stub and reva token for ``username`` (for fixtures and scripts)."""
+    import grpc
+    from cs3.gateway.v1beta1 import gateway_api_pb2 as gw
+    from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
+
+    channel = grpc.insecure_channel(site.gateway)
+    stub = gw_grpc.GatewayAPIStub(channel)
+    res = stub.Authenticate(
+        gw.AuthenticateRequest(
+            type="basic", client_id=username, client_secret=site.password(username)
+        ),
+        timeout=10,
+    )
+    if res.status.code != 1:
+        raise RuntimeError(f"cannot sign in as {username}: {res.status.message}")
+    return channel, stub, (("x-access-token", res.token),)
+
+
+def sync_mkdir(site: Site, username: str, path: str) -> None:
+    """Create a CS3 folder (and its missing parents) as ``username``, through the gateway."""
+    from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+    from cs3.storage.provider.v1beta1 import resources_pb2 as res
+
+    channel, stub, metadata = sync_login(site, username)
+    with channel:
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            current = "/" + "/".join(parts[:i])
+            st = stub.Stat(sp.StatRequest(ref=res.Reference(path=current)), metadata=metadata)
+            if st.status.code == 1:
+                continue
+            made = stub.CreateContainer(
+                sp.CreateContainerRequest(ref=res.Reference(path=current)), metadata=metadata
+            )
+            if made.status.code != 1:
+                raise RuntimeError(f"cannot create {current}: {made.status.message}")
