@@ -3,6 +3,7 @@ cs3lab as its contents manager, signed in as a site user, rooted in a fresh CS3 
 
 from __future__ import annotations
 
+import inspect
 import sys
 import uuid
 from pathlib import Path
@@ -16,6 +17,17 @@ sys.path.insert(0, str(REPO / "tools" / "sites"))
 import site_runner  # noqa: E402
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run ``async def`` tests on the loop pytest-jupyter's server runs on (jp_asyncio_loop)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    loop = pyfuncitem.funcargs["jp_asyncio_loop"]
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    loop.run_until_complete(pyfuncitem.obj(**kwargs))
+    return True
 
 
 @pytest.fixture(scope="session")

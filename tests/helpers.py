@@ -1,0 +1,42 @@
+"""Small helpers for REST tests through pytest-jupyter's jp_fetch."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+
+def url_parts(path: str) -> list[str]:
+    # jp_fetch URL-escapes each part itself.
+    return ["api", "contents", *[p for p in path.split("/") if p]]
+
+
+async def api(jp_fetch, method: str, path: str, body: Any = None, **params: str) -> Any:
+    kwargs: dict[str, Any] = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    elif method in ("POST", "PUT", "PATCH"):
+        kwargs["body"] = "{}"
+    if params:
+        kwargs["params"] = params
+    response = await jp_fetch(*url_parts(path), **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
+async def api_error(jp_fetch, method: str, path: str, body: Any = None, **params: str):
+    """Call expecting an HTTP error; return (status, message)."""
+    with pytest.raises(HTTPClientError) as info:
+        await api(jp_fetch, method, path, body, **params)
+    err = info.value
+    body = err.response.body.decode() if err.response and err.response.body else ""
+    try:
+        return err.code, json.loads(body).get("message", "")
+    except ValueError:  # jupyter_server answers a GET of a missing file with plain text
+        return err.code, body
+
+
+def text_model(content: str) -> dict:
+    return {"type": "file", "format": "text", "content": content}
