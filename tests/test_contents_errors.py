@@ -76,8 +76,16 @@ async def test_saving_a_non_notebook_as_notebook_is_400_and_keeps_the_file(jp_fe
 async def test_invalid_request_bodies_are_400(jp_fetch):
     bad_b64 = {"type": "file", "format": "base64", "content": "%%%not base64"}
     assert (await api_error(jp_fetch, "PUT", "a.txt", bad_b64))[0] == 400
-    assert (await api_error(jp_fetch, "PUT", "a.txt", {"type": "weird", "content": ""}))[0] == 400
     assert (await api_error(jp_fetch, "GET", "a.txt"))[0] == 404
+
+
+async def test_unknown_model_type_is_400(contents):
+    from tornado.web import HTTPError
+
+    with pytest.raises(HTTPError) as info:
+        await contents.save({"type": "weird", "content": ""}, "a.txt")
+    assert info.value.status_code == 400
+    assert not await contents.exists("a.txt")
 
 
 async def test_type_mismatch_is_400(jp_fetch):
