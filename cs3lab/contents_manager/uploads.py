@@ -16,7 +16,7 @@ STALE_AFTER_SECONDS = 3600.0
 @dataclass
 class StagedUpload:
     data: bytearray = field(default_factory=bytearray)
-    next_chunk: int = 2
+    next_chunk: int = 1
     touched: float = field(default_factory=time.monotonic)
 
 

@@ -218,7 +218,7 @@ def start_site(
     binary = revad_binary()
     stdout = open(workdir / "revad.stdout", "wb")
     site.process = subprocess.Popen(
-        [str(binary), "-c", str(config)],
+        [str(binary), "-c", str(config), "-p", str(workdir / "revad.pid")],
         cwd=workdir,
         stdout=stdout,
         stderr=subprocess.STDOUT,
