@@ -118,7 +118,9 @@ class CS3Checkpoints(AsyncCheckpoints):
     # -- versions ---------------------------------------------------------------------------
 
     async def _list_versions(self, path: str) -> list[dict]:
-        versions = await self.manager.files.list_versions(self.manager.cs3_path(path))
+        cs3_path = self.manager.cs3_path(path)
+        await self.manager.files.stat(cs3_path)  # 404 for a missing file, not an empty list
+        versions = await self.manager.files.list_versions(cs3_path)
         versions = sorted(versions, key=lambda v: (v.mtime, v.key))
         return [{"id": v.key, "last_modified": _version_time(v.mtime)} for v in versions]
 

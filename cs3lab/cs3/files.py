@@ -13,7 +13,7 @@ from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
-from .errors import NotSupported
+from .errors import NotFound, NotSupported
 from .transfer import DataTransfer
 
 ResourceInfo = res.ResourceInfo
@@ -121,7 +121,15 @@ class Files:
 
     async def restore_version(self, path: str, key: str, lock_id: str = "") -> None:
         request = sp.RestoreFileVersionRequest(ref=ref(path), key=key, lock_id=lock_id)
-        await self.client.call("RestoreFileVersion", request, path)
+        try:
+            await self.client.call("RestoreFileVersion", request, path)
+        except NotFound:
+            # Reva's local driver (v3.12) lists a version stored as "v<ms>" under the key
+            # "<ms>" but restores by file name: ask once more by the stored name.
+            if not key.isdigit():
+                raise
+            request.key = f"v{key}"
+            await self.client.call("RestoreFileVersion", request, path)
 
     async def list_recycle(self, path: str) -> list[RecycleItem]:
         request = sp.ListRecycleRequest(ref=ref(path))
