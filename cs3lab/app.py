@@ -37,9 +37,15 @@ class CS3LabApp(ExtensionApp):
         self.session_service = SessionService(self.connection, self.files)
 
     def initialize_handlers(self) -> None:
-        base = url_path_join(self.serverapp.base_url, API_PREFIX)
+        # ExtensionApp prefixes every pattern with the server's base_url itself.
         self.handlers.extend(
-            [(url_path_join(base, "session"), SessionHandler, {"session": self.session_service})]
+            [
+                (
+                    url_path_join(API_PREFIX, "session"),
+                    SessionHandler,
+                    {"session": self.session_service},
+                )
+            ]
         )
 
     async def stop_extension(self) -> None:

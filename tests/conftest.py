@@ -4,6 +4,7 @@ cs3lab as its contents manager, signed in as a site user, rooted in a fresh CS3 
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
+# pytest-jupyter points HOME at a temporary folder during tests: pin the revad build cache
+# (tools/revad/build.sh uses $CS3LAB_CACHE, default ~/.cache/cs3lab) to the real one first.
+os.environ.setdefault("CS3LAB_CACHE", str(Path.home() / ".cache" / "cs3lab"))
 sys.path.insert(0, str(REPO / "tools" / "sites"))
 
 import site_runner  # noqa: E402

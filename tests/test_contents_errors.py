@@ -52,8 +52,9 @@ async def test_stale_save_by_last_modified_is_409(jp_fetch):
 
 
 async def test_unreadable_notebook_is_400(jp_fetch):
-    await api(jp_fetch, "PUT", "broken.ipynb", {"type": "file", "format": "text",
-                                                "content": "{not json"})
+    await api(
+        jp_fetch, "PUT", "broken.ipynb", {"type": "file", "format": "text", "content": "{not json"}
+    )
     code, message = await api_error(jp_fetch, "GET", "broken.ipynb")
     assert code == 400
     assert "Unreadable Notebook" in message
@@ -65,8 +66,9 @@ async def test_saving_a_non_notebook_as_notebook_is_400_and_keeps_the_file(jp_fe
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     await api(jp_fetch, "PUT", "good.ipynb", {"type": "notebook", "content": nb})
     for bad in ("just a string", ["a", "list"]):
-        code, message = await api_error(jp_fetch, "PUT", "good.ipynb",
-                                        {"type": "notebook", "content": bad})
+        code, message = await api_error(
+            jp_fetch, "PUT", "good.ipynb", {"type": "notebook", "content": bad}
+        )
         assert code == 400, bad
         assert "good.ipynb" in message
     kept = await api(jp_fetch, "GET", "good.ipynb")

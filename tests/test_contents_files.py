@@ -51,8 +51,9 @@ async def test_notebook_round_trip_keeps_every_cell(jp_fetch):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Title"),
-        nbformat.v4.new_code_cell("print('hi')", outputs=[nbformat.v4.new_output(
-            "stream", name="stdout", text="hi\n")]),
+        nbformat.v4.new_code_cell(
+            "print('hi')", outputs=[nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+        ),
     ]
     await api(jp_fetch, "PUT", "analysis.ipynb", {"type": "notebook", "content": nb})
     model = await api(jp_fetch, "GET", "analysis.ipynb")
@@ -163,7 +164,9 @@ async def test_delete_folder_with_content(jp_fetch):
 async def test_nested_folders_and_listing_types(jp_fetch):
     await api(jp_fetch, "PUT", "a", {"type": "directory"})
     await api(jp_fetch, "PUT", "a/b", {"type": "directory"})
-    await api(jp_fetch, "PUT", "a/nb.ipynb", {"type": "notebook", "content": nbformat.v4.new_notebook()})
+    await api(
+        jp_fetch, "PUT", "a/nb.ipynb", {"type": "notebook", "content": nbformat.v4.new_notebook()}
+    )
     await api(jp_fetch, "PUT", "a/t.txt", text_model("t"))
     listing = await api(jp_fetch, "GET", "a")
     kinds = {c["name"]: c["type"] for c in listing["content"]}

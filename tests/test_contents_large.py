@@ -10,9 +10,9 @@ import os
 
 import pytest
 from helpers import api, url_parts
+from tornado.escape import url_escape
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httputil import url_concat
-from tornado.escape import url_escape
 
 CHUNK = 1024 * 1024  # JupyterLab's upload chunk size
 BIG = 100 * 1024 * 1024
@@ -25,12 +25,15 @@ def chunk_numbers(size: int):
 
 
 @pytest.mark.slow
-async def test_100_mb_file_round_trips_byte_for_byte(jp_fetch, jp_base_url, jp_auth_header,
-                                                     http_server_port, contents):
+async def test_100_mb_file_round_trips_byte_for_byte(
+    jp_fetch, jp_base_url, jp_auth_header, http_server_port, contents
+):
     data = os.urandom(BIG)
     for number, start in chunk_numbers(BIG):
         body = {
-            "type": "file", "format": "base64", "chunk": number,
+            "type": "file",
+            "format": "base64",
+            "chunk": number,
             "content": base64.b64encode(data[start : start + CHUNK]).decode(),
         }
         model = await api(jp_fetch, "PUT", "big.bin", body)

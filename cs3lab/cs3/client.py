@@ -19,11 +19,21 @@ from cs3.identity.user.v1beta1 import resources_pb2 as user_res
 from cs3.rpc.v1beta1 import code_pb2
 
 from .auth import SecretSource, TokenKeeper
-from .errors import CS3Error, InvalidArgument, error_for_rpc, error_for_status
+from .errors import CS3Error, InvalidArgument, Unauthenticated, error_for_rpc, error_for_status
 
 log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "x-access-token"
+# gRPC-level answers to a missing/expired/invalid token: Reva's auth interceptor says
+# PERMISSION_DENIED "core access token is invalid" (file permissions come as CS3 statuses).
+_TOKEN_REJECTED = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+# Answers of Authenticate that mean "these credentials are not good": all are a 401 to users.
+_SIGN_IN_REFUSED = {
+    code_pb2.CODE_UNAUTHENTICATED,
+    code_pb2.CODE_PERMISSION_DENIED,
+    code_pb2.CODE_NOT_FOUND,
+    code_pb2.CODE_INVALID_ARGUMENT,
+}
 # Large listings (thousands of entries) exceed gRPC's default 4 MiB message limit.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
@@ -82,8 +92,15 @@ class CS3Client:
             response = await self.stub.Authenticate(request, timeout=self.gateway.timeout)
         except grpc.aio.AioRpcError as err:
             raise error_for_rpc(err, what, self.address) from None
-        if response.status.code != code_pb2.CODE_OK:
-            raise error_for_status(response.status.code, response.status.message, what)
+        code = response.status.code
+        if code in _SIGN_IN_REFUSED:
+            raise Unauthenticated(
+                f"The CS3 site at {self.address} did not accept the credentials of "
+                f"{client_id or 'the token holder'}",
+                detail=response.status.message,
+            )
+        if code != code_pb2.CODE_OK:
+            raise error_for_status(code, response.status.message, what)
         self._user = response.user
         return response.token
 
@@ -98,7 +115,7 @@ class CS3Client:
                     request, metadata=((TOKEN_HEADER, token),), timeout=self.gateway.timeout
                 )
             except grpc.aio.AioRpcError as err:
-                if err.code() == grpc.StatusCode.UNAUTHENTICATED and attempt == 1:
+                if err.code() in _TOKEN_REJECTED and attempt == 1:
                     await self.tokens.renew(stale=stale)
                     continue
                 raise error_for_rpc(err, what, self.address) from None

@@ -13,6 +13,7 @@ site_runner, not site, so it never shadows Python's own `site` module.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -104,6 +105,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@functools.cache
 def revad_binary() -> Path:
     """Path of the revad binary, built (once, cached under ~/.cache) if missing."""
     explicit = os.environ.get("CS3LAB_REVAD")
@@ -208,28 +210,39 @@ def start_site(
     template = string.Template((HERE / desc["template"]).read_text())
     config = workdir / "revad.toml"
     config.write_text(template.substitute(values))
+    _launch(site, config)
     if seed_homes:
-        # The local driver has no per-user homes: each user's home is a folder of the mount.
-        data = site.storage_root / "data"
+        # The local driver has no per-user homes: each user's home is a folder of the mount,
+        # created through the gateway like any folder.
         for username in users:
-            (data / site.home(username).removeprefix(desc["mount_path"]).lstrip("/")).mkdir(
-                parents=True, exist_ok=True
-            )
+            sync_mkdir(site, username, site.home(username))
+    return site
+
+
+def _launch(site: Site, config: Path) -> None:
     binary = revad_binary()
-    stdout = open(workdir / "revad.stdout", "wb")
+    stdout = open(site.workdir / "revad.stdout", "ab")
     site.process = subprocess.Popen(
-        [str(binary), "-c", str(config), "-p", str(workdir / "revad.pid")],
-        cwd=workdir,
+        [str(binary), "-c", str(config), "-p", str(site.workdir / "revad.pid")],
+        cwd=site.workdir,
         stdout=stdout,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    stdout.close()  # the child holds its own copy
     try:
         _wait_ready(site)
     except Exception:
         site.stop(remove=False)
-        print(f"revad failed to start; log in {workdir}:\n{site.log_tail()}", file=sys.stderr)
+        print(f"revad failed to start; log in {site.workdir}:\n{site.log_tail()}", file=sys.stderr)
         raise
+
+
+def restart_site(site: Site) -> Site:
+    """Start a stopped site's revad again: same ports, same data, same users."""
+    if site.alive():
+        raise RuntimeError(f"{site.name} is still running")
+    _launch(site, site.workdir / "revad.toml")
     return site
 
 
