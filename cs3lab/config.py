@@ -31,7 +31,8 @@ class CS3Connection(LoggingConfigurable):
     ca_file = Unicode(help="CA bundle for TLS (default: system roots)").tag(config=True)
     auth_mode = Enum(
         AUTH_MODES,
-        help="basic (username + password), bearer (OIDC access token) or token (a reva token)",
+        help="basic (username + password), bearer (OIDC access token), token (a reva token) "
+        "or publiclink (username = the link's token, secret = its password, if any)",
     ).tag(config=True)
     username = Unicode(help="The CS3 username (env CS3LAB_USER)").tag(config=True)
     secret_env = Unicode(

@@ -1,12 +1,14 @@
 """Authentication against a CS3 gateway: obtain a reva token and keep it fresh.
 
-Three modes:
+Four modes:
 
 * ``basic``: a username and password, exchanged with ``Authenticate(type="basic")``.
 * ``bearer``: an OIDC access token (e.g. handed over by JupyterHub), exchanged with
   ``Authenticate(type="bearer")``; the secret source is read again at each renewal so a
   token refreshed by the hub is picked up.
 * ``token``: a ready reva token, used as is (and re-read from its source when it expires).
+* ``publiclink``: a public link opened as a guest: the username is the link's token, the
+  secret its password (may be empty); ``Authenticate(type="publicshares")``.
 
 The secret is never stored in configuration: it comes from a :class:`SecretSource` that reads
 an environment variable or a file when needed. The token is kept in memory only.
@@ -25,7 +27,7 @@ import jwt
 
 from .errors import InvalidArgument, Unauthenticated
 
-AUTH_MODES = ("basic", "bearer", "token")
+AUTH_MODES = ("basic", "bearer", "token", "publiclink")
 
 # Renew the token when less than this many seconds (or this fraction of its lifetime) remain.
 RENEW_MARGIN_SECONDS = 60.0
@@ -53,6 +55,12 @@ class SecretSource:
                 return value
             raise Unauthenticated(f"The environment variable {self.env} holds no CS3 secret")
         raise Unauthenticated("No CS3 secret is configured (set a secret file or variable)")
+
+    def read_optional(self) -> str:
+        """The secret, or "" when none is configured (a public link without password)."""
+        if not self.file and not (self.env and os.environ.get(self.env)):
+            return ""
+        return self.read()
 
     def describe(self) -> str:
         return f"file {self.file}" if self.file else f"environment variable {self.env}"
@@ -94,8 +102,8 @@ class TokenKeeper:
     def __init__(self, mode: str, username: str, secret: SecretSource, exchange: Exchange):
         if mode not in AUTH_MODES:
             raise InvalidArgument(f"Unknown CS3 auth mode {mode!r}; use one of {AUTH_MODES}")
-        if mode == "basic" and not username:
-            raise InvalidArgument("CS3 basic authentication needs a username")
+        if mode in ("basic", "publiclink") and not username:
+            raise InvalidArgument(f"CS3 {mode} authentication needs a username (or link token)")
         self.mode = mode
         self.username = username
         self._secret = secret
@@ -127,6 +135,9 @@ class TokenKeeper:
         return self._token
 
     async def _obtain(self) -> str:
+        if self.mode == "publiclink":
+            password = self._secret.read_optional()
+            return await self._exchange("publicshares", self.username, f"password|{password}")
         secret = self._secret.read()
         if self.mode == "token":
             return secret

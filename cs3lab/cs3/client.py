@@ -132,6 +132,11 @@ class CS3Client:
     async def whoami(self) -> user_res.User:
         """The signed-in user (from the gateway, so it also validates the token)."""
         token = await self.tokens.token()
+        if self.tokens.mode == "publiclink":
+            # A link's scope allows no WhoAmI: the guest is who Authenticate said.
+            if self._user is None:
+                token = await self.tokens.renew(stale=self.tokens.current)
+            return self._user
         response = await self.call("WhoAmI", gw.WhoAmIRequest(token=token), "your account")
         self._user = response.user
         return response.user

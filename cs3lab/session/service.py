@@ -19,7 +19,7 @@ class SessionService:
         return {
             "user": {
                 "username": user.username,
-                "display_name": user.display_name or user.username,
+                "display_name": user.display_name or user.username or "Guest",
                 "mail": user.mail,
                 "idp": user.id.idp,
             },

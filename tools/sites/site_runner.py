@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -202,12 +203,16 @@ def start_site(
         "workdir": str(workdir),
         "mount_path": desc["mount_path"],
         "mount_id": desc["mount_id"],
+        "public_mount_id": desc.get("public_mount_id", "public-links"),
         "storage_root": str(site.storage_root),
         "users_file": str(workdir / "users.json"),
         "groups_file": str(workdir / "groups.json"),
         "token_expires": token_expires,
     }
     template = string.Template((HERE / desc["template"]).read_text())
+    # Every other $..._port of the template (a service on an address of its own) gets a port.
+    for name in set(re.findall(r"\$(\w+_port)\b", template.template)) - set(values):
+        values[name] = free_port()
     config = workdir / "revad.toml"
     config.write_text(template.substitute(values))
     _launch(site, config)
@@ -313,3 +318,78 @@ def sync_mkdir(site: Site, username: str, path: str) -> None:
             )
             if made.status.code != 1:
                 raise RuntimeError(f"cannot create {current}: {made.status.message}")
+
+
+def sync_upload(site: Site, username: str, path: str, data: bytes) -> None:
+    """Store ``data`` at ``path`` as ``username`` (InitiateFileUpload + HTTP PUT)."""
+    import urllib.request
+
+    from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+    from cs3.storage.provider.v1beta1 import resources_pb2 as res
+
+    channel, stub, metadata = sync_login(site, username)
+    with channel:
+        init = stub.InitiateFileUpload(
+            sp.InitiateFileUploadRequest(ref=res.Reference(path=path)), metadata=metadata
+        )
+        if init.status.code != 1:
+            raise RuntimeError(f"cannot upload {path}: {init.status.message}")
+        protocol = next(p for p in init.protocols if p.protocol == "simple")
+        request = urllib.request.Request(protocol.upload_endpoint, data=data, method="PUT")
+        request.add_header("X-Reva-Transfer", protocol.token)
+        request.add_header("x-access-token", dict(metadata)["x-access-token"])
+        with urllib.request.urlopen(request, timeout=60):
+            pass
+
+
+def sync_public_link(
+    site: Site,
+    username: str,
+    path: str,
+    *,
+    editor: bool = False,
+    password: str = "",
+    expires_at: float | None = None,
+) -> str:
+    """Create a public link on ``path`` as ``username``; return the link's token."""
+    from cs3.sharing.link.v1beta1 import link_api_pb2 as link_api
+    from cs3.sharing.link.v1beta1 import resources_pb2 as link_res
+    from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+    from cs3.storage.provider.v1beta1 import resources_pb2 as res
+    from cs3.types.v1beta1 import types_pb2
+
+    read = dict(
+        stat=True,
+        list_container=True,
+        initiate_file_download=True,
+        get_path=True,
+        list_file_versions=True,
+    )
+    write = (
+        dict(
+            initiate_file_upload=True,
+            create_container=True,
+            delete=True,
+            move=True,
+            restore_file_version=True,
+        )
+        if editor
+        else {}
+    )
+    grant = link_res.Grant(
+        permissions=link_res.PublicSharePermissions(
+            permissions=res.ResourcePermissions(**read, **write)
+        ),
+        password=password,
+    )
+    if expires_at is not None:
+        grant.expiration.CopyFrom(types_pb2.Timestamp(seconds=int(expires_at)))
+    channel, stub, metadata = sync_login(site, username)
+    with channel:
+        info = stub.Stat(sp.StatRequest(ref=res.Reference(path=path)), metadata=metadata).info
+        made = stub.CreatePublicShare(
+            link_api.CreatePublicShareRequest(resource_info=info, grant=grant), metadata=metadata
+        )
+        if made.status.code != 1:
+            raise RuntimeError(f"cannot create a public link on {path}: {made.status.message}")
+        return made.share.token

@@ -1,0 +1,34 @@
+# Set-up steps shared by scripts/test.sh and scripts/demo.sh. Source it from the repository
+# root, in a shell running with `set -euo pipefail`; it defines functions and exports the
+# cache locations, and does nothing else by itself.
+#
+#   setup_revad              build revad once into $CS3LAB_CACHE (tools/revad/build.sh) and
+#                            export CS3LAB_REVAD=<path of the binary>
+#   setup_python EXTRAS      create .venv if missing, activate it, install cs3lab from this
+#                            checkout with the given extras (e.g. "test,dev") and check that
+#                            its prebuilt labextension is enabled
+
+export CS3LAB_CACHE=${CS3LAB_CACHE:-$HOME/.cache/cs3lab}
+export npm_config_cache=$CS3LAB_CACHE/npm
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+setup_revad() {
+	step "revad (cached build)"
+	local revad
+	revad=$(bash tools/revad/build.sh)
+	"$revad" -version 2>&1 | head -1 || true
+	export CS3LAB_REVAD=$revad
+}
+
+setup_python() {
+	local extras=$1
+	step "python environment and the cs3lab wheel (with its prebuilt labextension)"
+	[[ -x .venv/bin/python ]] || python3 -m venv .venv
+	# shellcheck disable=SC1091
+	. .venv/bin/activate
+	python -m pip install -q --upgrade pip
+	python -m pip install -q ".[$extras]"
+	jupyter labextension list 2>&1 | grep -E "cs3lab .*enabled.*OK"
+}

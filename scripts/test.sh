@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine of this kind, in one command:
+#   bash scripts/test.sh            (extra arguments go to pytest, e.g. -k checkpoints)
+# It installs what it needs (Debian's chromium, a venv with cs3lab and its test extras,
+# the UI test's npm packages), builds revad once into ~/.cache/cs3lab (tools/revad/build.sh),
+# lints, then runs pytest: unit tests, REST tests against a real revad, and the browser test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/setup.sh # step, setup_revad, setup_python; exports CS3LAB_CACHE and friends
+
+step "system packages"
+if [[ ! -x /usr/bin/chromium ]]; then
+	sudo_=""; [[ $(id -u) == 0 ]] || sudo_="sudo"
+	$sudo_ apt-get update -qq
+	$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+/usr/bin/chromium --version
+
+setup_revad
+
+setup_python "test,dev"
+
+step "ui-tests npm packages"
+npm ci --prefix ui-tests --no-audit --no-fund --loglevel=error
+
+step "lint"
+ruff check cs3lab tests tools benchmarks
+ruff format --check cs3lab tests tools benchmarks
+(cd labextension && npm run --silent lint:check)
+
+step "pytest"
+python -m pytest -p no:cacheprovider "$@"

@@ -1,0 +1,115 @@
+"""A public link opened in JupyterLab: read-only links are read-only (403 on save, nothing
+written), wrong passwords and expired links are refused (401), editor links can save."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import nbformat
+import pytest
+from helpers import api, api_error, text_model
+from site_runner import sync_mkdir, sync_public_link, sync_upload
+
+NOTEBOOK = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
+
+
+@pytest.fixture
+def shared_folder(site):
+    """A folder of alice's with a notebook in it."""
+    folder = f"{site.home('alice')}/pub-{uuid.uuid4().hex[:8]}"
+    sync_mkdir(site, "alice", folder)
+    sync_upload(site, "alice", f"{folder}/results.ipynb", NOTEBOOK.encode())
+    return folder
+
+
+def link_config(config, token: str, password_file: str = "") -> None:
+    cs3 = config.CS3Connection
+    cs3.auth_mode = "publiclink"
+    cs3.username = token
+    cs3.secret_file = password_file
+    cs3.secret_env = "CS3LAB_NO_SUCH_VARIABLE"
+    cs3.home = f"/public/{token}"
+
+
+class TestViewerLink:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config, site, shared_folder, tmp_path):
+        token = sync_public_link(site, "alice", shared_folder, password="open sesame")
+        password = tmp_path / "link-password"
+        password.write_text("open sesame")
+        link_config(jp_server_config, token, str(password))
+        return jp_server_config
+
+    async def test_listing_and_reading_work_but_saving_is_403(
+        self, jp_fetch, site, shared_folder, contents
+    ):
+        listing = await api(jp_fetch, "GET", "")
+        assert [c["name"] for c in listing["content"]] == ["results.ipynb"]
+        entry = listing["content"][0]
+        assert entry["writable"] is False
+        model = await api(jp_fetch, "GET", "results.ipynb")
+        assert model["writable"] is False
+        assert model["content"]["cells"][0]["source"] == "x = 1"
+
+        changed = model["content"]
+        changed["cells"][0]["source"] = "x = 2"
+        code, message = await api_error(
+            jp_fetch, "PUT", "results.ipynb", {"type": "notebook", "content": changed}
+        )
+        assert code == 403
+        assert "results.ipynb" in message
+        code, _ = await api_error(jp_fetch, "PUT", "new.txt", text_model("x"))
+        assert code == 403
+        code, _ = await api_error(jp_fetch, "DELETE", "results.ipynb")
+        assert code == 403
+        again = await api(jp_fetch, "GET", "results.ipynb")
+        assert again["content"]["cells"][0]["source"] == "x = 1"
+
+    async def test_session_shows_a_guest(self, jp_fetch):
+        session = json.loads((await jp_fetch("cs3lab", "api", "session")).body)
+        assert session["home"].startswith("/public/")
+        assert session["user"]["username"] == ""  # a guest, not alice
+        assert session["user"]["display_name"] == "Guest"
+
+
+class TestWrongLinkPassword:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config, site, shared_folder, tmp_path):
+        token = sync_public_link(site, "alice", shared_folder, password="right")
+        wrong = tmp_path / "wrong"
+        wrong.write_text("wrong")
+        link_config(jp_server_config, token, str(wrong))
+        return jp_server_config
+
+    async def test_wrong_password_is_401(self, jp_fetch):
+        code, message = await api_error(jp_fetch, "GET", "")
+        assert code == 401
+        assert "credentials" in message
+
+
+class TestExpiredLink:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config, site, shared_folder):
+        token = sync_public_link(site, "alice", shared_folder, expires_at=time.time() + 2)
+        time.sleep(3)
+        link_config(jp_server_config, token)
+        return jp_server_config
+
+    async def test_expired_link_is_401(self, jp_fetch):
+        code, _ = await api_error(jp_fetch, "GET", "")
+        assert code == 401
+
+
+class TestEditorLink:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config, site, shared_folder):
+        link_config(jp_server_config, sync_public_link(site, "alice", shared_folder, editor=True))
+        return jp_server_config
+
+    async def test_editor_link_can_save(self, jp_fetch):
+        listing = await api(jp_fetch, "GET", "")
+        assert listing["content"][0]["writable"] is True
+        await api(jp_fetch, "PUT", "from-guest.txt", text_model("hello from a link"))
+        assert (await api(jp_fetch, "GET", "from-guest.txt"))["content"] == "hello from a link"
