@@ -1,0 +1,136 @@
+"""Pure logic, no server: path rules, status mapping, token renewal, chunk staging."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import jwt
+import pytest
+from cs3.rpc.v1beta1 import code_pb2
+from tornado.web import HTTPError
+
+from cs3lab.contents_manager.paths import clean_api_path, is_hidden_path, to_api, to_cs3
+from cs3lab.contents_manager.uploads import ChunkStager
+from cs3lab.cs3 import errors
+from cs3lab.cs3.auth import SecretSource, Token, TokenKeeper, token_expiry
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("", ""), ("/", ""), ("a/b", "a/b"), ("/a//b/", "a/b"), ("ü n/i.txt", "ü n/i.txt")],
+)
+def test_clean_api_path(given, expected):
+    assert clean_api_path(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["..", "a/..", "../a", "a/./b", "a\\..\\b", "a\x00b", "a\nb"])
+def test_clean_api_path_refuses(bad):
+    with pytest.raises(HTTPError) as info:
+        clean_api_path(bad)
+    assert info.value.status_code == 400
+
+
+def test_cs3_and_api_paths_are_inverse():
+    home = "/home/alice"
+    for api_path in ["", "x", "a/b c/ü.ipynb"]:
+        assert to_api(home, to_cs3(home, api_path)) == api_path
+    with pytest.raises(HTTPError):
+        to_api(home, "/home/bob/x")
+
+
+def test_hidden_paths():
+    assert is_hidden_path(".x") and is_hidden_path("a/.b/c")
+    assert not is_hidden_path("a/b.c")
+
+
+@pytest.mark.parametrize(
+    ("code", "cls", "status"),
+    [
+        (code_pb2.CODE_NOT_FOUND, errors.NotFound, 404),
+        (code_pb2.CODE_PERMISSION_DENIED, errors.PermissionDenied, 403),
+        (code_pb2.CODE_ALREADY_EXISTS, errors.AlreadyExists, 409),
+        (code_pb2.CODE_ABORTED, errors.Conflict, 409),
+        (code_pb2.CODE_FAILED_PRECONDITION, errors.Conflict, 409),
+        (code_pb2.CODE_LOCKED, errors.Locked, 423),
+        (code_pb2.CODE_UNAUTHENTICATED, errors.Unauthenticated, 401),
+        (code_pb2.CODE_UNAVAILABLE, errors.Unavailable, 503),
+        (code_pb2.CODE_INVALID_ARGUMENT, errors.InvalidArgument, 400),
+        (code_pb2.CODE_INTERNAL, errors.ServerError, 502),
+    ],
+)
+def test_status_codes_map_to_one_exception_and_http_status(code, cls, status):
+    err = errors.error_for_status(code, "server text", "/home/alice/x")
+    assert type(err) is cls
+    assert err.http_status == status
+    assert "/home/alice/x" in err.message
+    assert err.detail == "server text"
+
+
+def test_internal_not_supported_is_not_supported():
+    err = errors.error_for_status(code_pb2.CODE_INTERNAL, "error: not supported", "lock")
+    assert isinstance(err, errors.NotSupported)
+
+
+def _jwt(exp: float) -> str:
+    return jwt.encode({"exp": int(exp)}, "k", algorithm="HS256")
+
+
+def test_token_expiry_reads_exp_without_verifying():
+    assert token_expiry(_jwt(2_000_000_000)) == 2_000_000_000
+    assert token_expiry("not a jwt") is None
+
+
+def test_token_renewal_margin():
+    now = 1_000_000.0
+    assert not Token("t", now + 3600, now).needs_renewal(now)
+    assert Token("t", now + 30, now - 3570).needs_renewal(now)
+    assert not Token("t", None, now).needs_renewal(now)
+
+
+def test_keeper_renews_near_expiry_and_once_for_concurrent_callers(monkeypatch):
+    monkeypatch.setenv("CS3LAB_UNIT_SECRET", "pw")
+    calls = []
+
+    async def exchange(kind, user, secret):
+        calls.append((kind, user, secret))
+        await asyncio.sleep(0.01)
+        lifetime = 3600 if len(calls) > 1 else -1  # the first token is already expired
+        return _jwt(time.time() + lifetime)
+
+    keeper = TokenKeeper("basic", "alice", SecretSource(env="CS3LAB_UNIT_SECRET"), exchange)
+
+    async def scenario():
+        first = await keeper.token()
+        tokens = await asyncio.gather(*(keeper.token() for _ in range(5)))
+        return first, tokens
+
+    first, tokens = asyncio.run(scenario())
+    assert calls == [("basic", "alice", "pw")] * 2
+    assert len(set(tokens)) == 1 and tokens[0] != first
+
+
+def test_keeper_refuses_missing_secret_with_a_clear_message():
+    keeper = TokenKeeper("basic", "alice", SecretSource(env="CS3LAB_UNSET_VARIABLE"), None)
+    with pytest.raises(errors.Unauthenticated) as info:
+        asyncio.run(keeper.token())
+    assert "CS3LAB_UNSET_VARIABLE" in info.value.message
+
+
+def test_unknown_auth_mode_is_refused():
+    with pytest.raises(errors.InvalidArgument):
+        TokenKeeper("kerberos", "alice", SecretSource(env="X"), None)
+
+
+def test_chunk_stager_assembles_in_order_and_refuses_gaps():
+    stager = ChunkStager(max_bytes=100)
+    assert stager.add("f", 1, b"ab") is None
+    assert stager.add("f", 2, b"cd") is None
+    assert stager.add("f", -1, b"e") == b"abcde"
+    assert stager.add("g", -1, b"whole") == b"whole"
+    stager.add("h", 1, b"x")
+    with pytest.raises(HTTPError):
+        stager.add("h", 3, b"z")
+    with pytest.raises(HTTPError) as info:
+        stager.add("big", 1, b"x" * 101)
+    assert info.value.status_code == 413
