@@ -64,6 +64,7 @@ def lab(site, tmp_path):
         "lab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.allow_root=True",
         f"--ServerApp.port={port}",
         f"--ServerApp.root_dir={tmp_path}",
         "--LabApp.expose_app_in_browser=True",
@@ -101,6 +102,11 @@ def lab(site, tmp_path):
 def test_open_edit_save_reload_a_cs3_notebook(lab):
     base, token = lab["base"], lab["token"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     _request(f"{base}/api/contents/demo.ipynb", token, "PUT", {"type": "notebook", "content": nb})
     SHOTS.mkdir(parents=True, exist_ok=True)
     env = {
