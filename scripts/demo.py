@@ -10,7 +10,8 @@ Run it through ``bash scripts/demo.sh``, which installs everything first. This s
    analysis/measurements.csv;
 3. starts ``jupyter lab`` on 127.0.0.1 with cs3lab as its contents manager, signed in as alice
    (the password is read from the site's 0600 secret file; the Jupyter token goes through the
-   JUPYTER_TOKEN environment variable, Jupyter's runtime files into the site's temp dir);
+   JUPYTER_TOKEN environment variable; Jupyter's runtime files, notebook signatures and
+   workspaces go into the site's temp dir);
 4. prints the URL, the gateway and the users, and waits. Ctrl+C (or SIGTERM) stops JupyterLab
    and revad and removes the temporary directory.
 
@@ -196,7 +197,10 @@ async def seed_home(site: site_runner.Site) -> list[str]:
 
 def start_lab(site: site_runner.Site, port: int, token: str) -> subprocess.Popen:
     scratch = site.workdir / "kernel-scratch"
-    scratch.mkdir(exist_ok=True)
+    data = site.workdir / "jupyter-data"  # notebook signing key and signatures
+    workspaces = site.workdir / "jupyter-workspaces"
+    for folder in (scratch, data, workspaces):
+        folder.mkdir(mode=0o700, exist_ok=True)
     env = dict(os.environ)
     env["JUPYTER_TOKEN"] = token  # not on the command line, where `ps` would show it
     env["JUPYTER_RUNTIME_DIR"] = str(site.workdir / "jupyter-runtime")  # token, kernel keys
@@ -211,6 +215,9 @@ def start_lab(site: site_runner.Site, port: int, token: str) -> subprocess.Popen
         f"--port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={scratch}",
+        # Notebook trust signatures and workspaces of this run stay in its temp dir too.
+        f"--NotebookNotary.data_dir={data}",
+        f"--LabApp.workspaces_dir={workspaces}",
         "--ServerApp.contents_manager_class=cs3lab.CS3ContentsManager",
         f"--CS3Connection.gateway={site.gateway}",
         f"--CS3Connection.site_name={site.name}",
@@ -219,6 +226,8 @@ def start_lab(site: site_runner.Site, port: int, token: str) -> subprocess.Popen
         f"--CS3Connection.secret_file={site.secret_file(USER)}",
         f"--CS3Connection.home={site.home(USER)}",
     ]
+    if os.geteuid() == 0:  # containers and CI machines often run as root
+        command.append("--allow-root")
     # A session of its own: the terminal's Ctrl+C reaches this script only, which then stops
     # JupyterLab with SIGTERM (no "Shutdown this Jupyter server (y/[n])?" prompt).
     return subprocess.Popen(
@@ -323,6 +332,9 @@ def main() -> int:
     except Stop:
         print("\nstopping the cs3lab demo...", flush=True)
         return 0
+    except (RuntimeError, TimeoutError, OSError) as err:
+        print(f"the cs3lab demo failed: {err}", file=sys.stderr)
+        return 1
     finally:
         starting = True  # a second Ctrl+C must not interrupt the clean-up
         if lab is not None:
