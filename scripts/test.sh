@@ -24,8 +24,8 @@ step "ui-tests npm packages"
 npm ci --prefix ui-tests --no-audit --no-fund --loglevel=error
 
 step "lint"
-ruff check cs3lab tests tools benchmarks
-ruff format --check cs3lab tests tools benchmarks
+ruff check .
+ruff format --check .
 (cd labextension && npm run --silent lint:check)
 
 step "pytest"
