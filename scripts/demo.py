@@ -218,13 +218,7 @@ def start_lab(site: site_runner.Site, port: int, token: str) -> subprocess.Popen
         # Notebook trust signatures and workspaces of this run stay in its temp dir too.
         f"--NotebookNotary.data_dir={data}",
         f"--LabApp.workspaces_dir={workspaces}",
-        "--ServerApp.contents_manager_class=cs3lab.CS3ContentsManager",
-        f"--CS3Connection.gateway={site.gateway}",
-        f"--CS3Connection.site_name={site.name}",
-        "--CS3Connection.auth_mode=basic",
-        f"--CS3Connection.username={USER}",
-        f"--CS3Connection.secret_file={site.secret_file(USER)}",
-        f"--CS3Connection.home={site.home(USER)}",
+        *site_runner.cs3lab_server_args(site, USER),
     ]
     if os.geteuid() == 0:  # containers and CI machines often run as root
         command.append("--allow-root")

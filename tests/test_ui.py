@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from site_runner import free_port, sync_mkdir
+from site_runner import cs3lab_server_args, free_port, sync_mkdir
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "ui-tests" / "edit-notebook.mjs"
@@ -68,13 +68,7 @@ def lab(site, tmp_path):
         f"--ServerApp.port={port}",
         f"--ServerApp.root_dir={tmp_path}",
         "--LabApp.expose_app_in_browser=True",
-        "--ServerApp.contents_manager_class=cs3lab.CS3ContentsManager",
-        f"--CS3Connection.gateway={site.gateway}",
-        f"--CS3Connection.site_name={site.name}",
-        "--CS3Connection.auth_mode=basic",
-        "--CS3Connection.username=alice",
-        f"--CS3Connection.secret_file={site.secret_file('alice')}",
-        f"--CS3Connection.home={home}",
+        *cs3lab_server_args(site, "alice", home),
     ]
     log = open(tmp_path / "lab.log", "wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

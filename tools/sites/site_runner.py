@@ -393,3 +393,17 @@ def sync_public_link(
         if made.status.code != 1:
             raise RuntimeError(f"cannot create a public link on {path}: {made.status.message}")
         return made.share.token
+
+
+def cs3lab_server_args(site: Site, username: str, home: str | None = None) -> list[str]:
+    """Command-line settings that make a Jupyter server serve ``username``'s CS3 files on
+    ``site`` through cs3lab (the password is read from the site's secret file)."""
+    return [
+        "--ServerApp.contents_manager_class=cs3lab.CS3ContentsManager",
+        f"--CS3Connection.gateway={site.gateway}",
+        f"--CS3Connection.site_name={site.name}",
+        "--CS3Connection.auth_mode=basic",
+        f"--CS3Connection.username={username}",
+        f"--CS3Connection.secret_file={site.secret_file(username)}",
+        f"--CS3Connection.home={home or site.home(username)}",
+    ]
