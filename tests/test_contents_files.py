@@ -174,3 +174,12 @@ async def test_nested_folders_and_listing_types(jp_fetch):
     assert all(c["content"] is None for c in listing["content"])
     no_content = await api(jp_fetch, "GET", "a", content="0")
     assert no_content["content"] is None
+
+
+async def test_notebook_bytes_match_what_jupyter_writes_to_disk(jp_fetch, contents, tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    local = AsyncFileContentsManager(root_dir=str(tmp_path))
+    await local.save({"type": "notebook", "content": nb}, "n.ipynb")
+    await api(jp_fetch, "PUT", "n.ipynb", {"type": "notebook", "content": nb})
+    stored = await contents.files.download(contents.home + "/n.ipynb")
+    assert stored == (tmp_path / "n.ipynb").read_bytes()

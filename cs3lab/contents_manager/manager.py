@@ -227,21 +227,23 @@ class CS3ContentsManager(AsyncContentsManager):
         content = model["content"]
         if not isinstance(content, dict):
             raise HTTPError(400, f"Invalid notebook {path}: the content must be a JSON object")
+        validation_error: dict = {}
         try:
             nb = nbformat.from_dict(content)
             self.check_and_sign(nb, path)
-            data = nbformat.writes(nb, version=nbformat.NO_CONVERT).encode("utf-8")
+            text = nbformat.writes(
+                nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
+            )
         except HTTPError:
             raise
         except Exception as err:
             raise HTTPError(400, f"Invalid notebook {path}: {err}") from None
-        validation_error: dict = {}
-        nbformat.reads(
-            data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
-        )
         checked = {"content": nb, "type": "notebook"}
         self.validate_notebook_model(checked, validation_error)
-        return data, checked.get("message")
+        # Written as Jupyter writes notebooks to disk: with a final newline.
+        return (text if text.endswith("\n") else text + "\n").encode("utf-8"), checked.get(
+            "message"
+        )
 
     async def _save_directory(self, path: str) -> None:
         info = await self._stat(path)
