@@ -5,15 +5,12 @@
 // It opens welcome.ipynb, runs its code cell, saves it (a real upload to the CS3 site), checks
 // that the file browser lists the seeded files and that the status bar item shows
 // "CS3: Alice Anders @ site-a", then takes the screenshot.
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium } from '../ui-tests/chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '..', 'ui-tests', 'package.json'));
-const { chromium } = require('playwright-core');
 
 const TIMEOUT = 180_000;
 const EXPECT_STATUS = 'CS3: Alice Anders @ site-a';
@@ -24,22 +21,9 @@ const url = new URL('/lab/tree/welcome.ipynb', given);
 url.searchParams.set('token', given.searchParams.get('token') ?? '');
 url.searchParams.set('reset', '');
 
-const profile = mkdtempSync(join(tmpdir(), 'cs3lab-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
+const { context, profile } = await launchChromium({
   timeout: TIMEOUT,
-  viewport: { width: 1280, height: 760 },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-component-update',
-    '--disable-sync'
-  ]
+  viewport: { width: 1280, height: 760 }
 });
 let code = 0;
 try {

@@ -13,11 +13,10 @@
 //   CS3LAB_TIMEOUT_MS      bound of every single wait (default 60000)
 // The server must run with --LabApp.expose_app_in_browser=True.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const env = process.env;
 const LAB_URL = env.CS3LAB_LAB_URL;
@@ -168,26 +167,13 @@ async function main() {
     process.exit(1);
   }
   mkdirSync(SHOTS, { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), 'cs3lab-chromium-'));
   const watchdog = setTimeout(() => {
     console.error(`FAIL: the whole test took longer than ${10 * TIMEOUT} ms`);
     process.exit(1);
   }, 10 * TIMEOUT);
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
+  const { context, profile } = await launchChromium({
     timeout: TIMEOUT,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync'
-    ]
+    viewport: { width: 1280, height: 800 }
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
