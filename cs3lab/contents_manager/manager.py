@@ -123,7 +123,7 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     async def _dir_model(self, path: str, info: ResourceInfo, content: bool) -> dict:
-        model = models.base_model(path, info, models.can_write(info))
+        model = models.base_model(path, info)
         model["type"] = "directory"
         if content:
             children = []
@@ -140,14 +140,14 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     def _listing_model(self, path: str, info: ResourceInfo) -> dict:
-        model = models.base_model(path, info, models.can_write(info))
+        model = models.base_model(path, info)
         model["type"] = models.guess_type(path, info)
         if model["type"] == "file":
             model["mimetype"] = models.file_mimetype(path)
         return model
 
     async def _file_model(self, path, info, content, format, require_hash) -> dict:
-        model = models.base_model(path, info, models.can_write(info))
+        model = models.base_model(path, info)
         model["type"] = "file"
         model["mimetype"] = models.file_mimetype(path)
         data = None
@@ -163,7 +163,7 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     async def _notebook_model(self, path, info, content, require_hash) -> dict:
-        model = models.base_model(path, info, models.can_write(info))
+        model = models.base_model(path, info)
         model["type"] = "notebook"
         data = None
         if content or require_hash:

@@ -35,7 +35,7 @@ def guess_type(api_path: str, info: ResourceInfo) -> str:
     return "notebook" if api_path.endswith(".ipynb") else "file"
 
 
-def base_model(api_path: str, info: ResourceInfo, writable: bool) -> dict[str, Any]:
+def base_model(api_path: str, info: ResourceInfo) -> dict[str, Any]:
     mtime = mtime_of(info)
     return {
         "name": api_path.rsplit("/", 1)[-1],
@@ -47,7 +47,7 @@ def base_model(api_path: str, info: ResourceInfo, writable: bool) -> dict[str, A
         "format": None,
         "mimetype": None,
         "size": None if is_dir(info) else int(info.size),
-        "writable": writable,
+        "writable": can_write(info),
         "hash": None,
         "hash_algorithm": None,
         # Not part of Jupyter's model: the CS3 etag, which a client may send back with a save

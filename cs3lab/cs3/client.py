@@ -133,9 +133,8 @@ class CS3Client:
         """The signed-in user (from the gateway, so it also validates the token)."""
         token = await self.tokens.token()
         if self.tokens.mode == "publiclink":
-            # A link's scope allows no WhoAmI: the guest is who Authenticate said.
-            if self._user is None:
-                token = await self.tokens.renew(stale=self.tokens.current)
+            # A link's scope allows no WhoAmI: the guest is who Authenticate said (a token of
+            # this mode only ever comes from Authenticate, which recorded the user).
             return self._user
         response = await self.call("WhoAmI", gw.WhoAmIRequest(token=token), "your account")
         self._user = response.user
