@@ -7,6 +7,7 @@ from jupyter_server.utils import url_path_join
 
 from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
+from .locks.handlers import lock_handlers
 from .session.handlers import SessionHandler
 from .session.service import SessionService
 
@@ -35,6 +36,8 @@ class CS3LabApp(ExtensionApp):
             self.files = self.connection.open()
             self._owns_files = True
         self.session_service = SessionService(self.connection, self.files)
+        # Locks, like every capability below, need CS3 as the contents manager.
+        self.locks = contents.locks if isinstance(contents, CS3ContentsManager) else None
 
     def initialize_handlers(self) -> None:
         # ExtensionApp prefixes every pattern with the server's base_url itself.
@@ -47,6 +50,8 @@ class CS3LabApp(ExtensionApp):
                 )
             ]
         )
+        if self.locks is not None:
+            self.handlers.extend(lock_handlers(API_PREFIX, self.locks))
 
     async def stop_extension(self) -> None:
         if self._owns_files:

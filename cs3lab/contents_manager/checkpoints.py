@@ -63,8 +63,9 @@ class CS3Checkpoints(AsyncCheckpoints):
             if await self._mode(path) == "files":
                 return await self._create_copy(path)
             cs3_path = self.manager.cs3_path(path)
+            info = await self.manager.files.stat(cs3_path)
             data = await self.manager.files.download(cs3_path)
-            await self.manager.files.upload(cs3_path, data)
+            await self.manager.upload_as_holder(path, data, info)
             checkpoints = await self._list_versions(path)
         if not checkpoints:
             raise HTTPError(500, f"The storage kept no version of {path}")
@@ -85,7 +86,11 @@ class CS3Checkpoints(AsyncCheckpoints):
             known = {c["id"] for c in await self._list_versions(path)}
             if checkpoint_id not in known:
                 raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
-            await self.manager.files.restore_version(self.manager.cs3_path(path), checkpoint_id)
+            cs3_path = self.manager.cs3_path(path)
+            lock_id = await self.manager.locks.write_lock_id(
+                cs3_path, await self.manager.files.stat(cs3_path)
+            )
+            await self.manager.files.restore_version(cs3_path, checkpoint_id, lock_id=lock_id)
 
     async def delete_checkpoint(self, checkpoint_id, path):
         path = clean_api_path(path)
@@ -157,7 +162,8 @@ class CS3Checkpoints(AsyncCheckpoints):
         if checkpoint_id != FALLBACK_ID or not await self._list_copies(path):
             raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
         data = await self.manager.files.download(self._copy_path(path))
-        await self.manager.files.upload(self.manager.cs3_path(path), data)
+        stored = await self.manager.files.stat(self.manager.cs3_path(path))
+        await self.manager.upload_as_holder(path, data, stored)
 
     async def _delete_copy(self, checkpoint_id: str, path: str) -> None:
         if checkpoint_id != FALLBACK_ID or not await self._list_copies(path):

@@ -15,8 +15,9 @@ from traitlets import Integer, Unicode, default
 
 from ..config import CS3Connection
 from ..cs3 import Files
-from ..cs3.errors import NotFound
+from ..cs3.errors import Locked, NotFound
 from ..cs3.files import ResourceInfo
+from ..locks import LockService, is_lock_artifact
 from . import models
 from .errors import as_http_errors
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
@@ -30,6 +31,12 @@ class CS3ContentsManager(AsyncContentsManager):
         4 * 1024**3, help="Largest file accepted through JupyterLab's chunked upload"
     ).tag(config=True)
     root_dir = Unicode("/", help="Unused: the root is CS3Connection.home").tag(config=True)
+    lock_expiry_seconds = Integer(
+        120,
+        help="Seconds after which a write lock whose holder stopped refreshing it (a crash, a "
+        "closed laptop) expires and can be taken by someone else. Open documents refresh "
+        "their lock every third of this.",
+    ).tag(config=True)
 
     @default("checkpoints_class")
     def _checkpoints_class_default(self):
@@ -41,6 +48,7 @@ class CS3ContentsManager(AsyncContentsManager):
         super().__init__(**kwargs)
         self.connection = CS3Connection(parent=self, log=self.log)
         self._files: Files | None = None
+        self._locks: LockService | None = None
         self._stager = ChunkStager(self.max_upload_bytes)
 
     # -- connection -------------------------------------------------------------------------
@@ -53,10 +61,24 @@ class CS3ContentsManager(AsyncContentsManager):
         return self._files
 
     @property
+    def locks(self) -> LockService:
+        """The write locks of this server's user (one service per server process)."""
+        if self._locks is None:
+            self._locks = LockService(
+                self.files,
+                site=self.connection.site_name,
+                expiry_seconds=self.lock_expiry_seconds,
+            )
+        return self._locks
+
+    @property
     def home(self) -> str:
         return self.connection.home_path
 
     async def close(self) -> None:
+        if self._locks is not None:
+            await self._locks.close()
+            self._locks = None
         if self._files is not None:
             self._files.close()
             await self._files.client.close()
@@ -115,10 +137,12 @@ class CS3ContentsManager(AsyncContentsManager):
                 model = await self._dir_model(path, info, content)
             elif type == "notebook" or (type is None and path.endswith(".ipynb")):
                 model = await self._notebook_model(path, info, content, require_hash)
+                await self._add_lock(model, path, info)
             else:
                 if type == "directory":
                     raise HTTPError(400, f"{path} is not a directory", reason="bad type")
                 model = await self._file_model(path, info, content, format, require_hash)
+                await self._add_lock(model, path, info)
         self.emit(data={"action": "get", "path": path})
         return model
 
@@ -127,17 +151,35 @@ class CS3ContentsManager(AsyncContentsManager):
         model["type"] = "directory"
         if content:
             children = []
-            for child in await self.files.list(self.cs3_path(path)):
+            entries = await self.files.list(self.cs3_path(path))
+            locks = await self.locks.locks_in(entries)
+            me = (await self.locks.me())[0] if locks else None
+            for child in entries:
                 name = posixpath.basename(child.path.rstrip("/"))
-                if not name or not self.should_list(name):
+                if not name or not self.should_list(name) or is_lock_artifact(name):
                     continue
                 if not self.allow_hidden and is_hidden_name(name):
                     continue
                 child_path = f"{path}/{name}" if path else name
-                children.append(self._listing_model(child_path, child))
+                model_ = self._listing_model(child_path, child)
+                self._apply_lock(model_, self.cs3_path(child_path), locks.get(name), me)
+                children.append(model_)
             model["content"] = children
             model["format"] = "json"
         return model
+
+    def _apply_lock(self, model: dict, cs3_path: str, lock, me) -> None:
+        """Lock state into a model: ``lock`` (who, since, mine) and, when someone else
+        holds the file, ``writable: false``, which is how JupyterLab shows read-only."""
+        model["lock"] = self.locks.lock_json(cs3_path, lock, me)
+        if lock is not None and not self.locks.held_here(cs3_path, lock):
+            model["writable"] = False
+
+    async def _add_lock(self, model: dict, path: str, info: ResourceInfo) -> None:
+        cs3_path = self.cs3_path(path)
+        lock = await self.locks.lock_of(cs3_path, info)
+        me = (await self.locks.me())[0] if lock is not None else None
+        self._apply_lock(model, cs3_path, lock, me)
 
     def _listing_model(self, path: str, info: ResourceInfo) -> dict:
         model = models.base_model(path, info)
@@ -265,7 +307,17 @@ class CS3ContentsManager(AsyncContentsManager):
             parent, _ = split(path)
             if parent and not await self.dir_exists(parent):
                 raise HTTPError(404, f"No such directory: {parent}")
-        await self.files.upload(self.cs3_path(path), data)
+        await self.upload_as_holder(path, data, stored)
+
+    async def upload_as_holder(self, path: str, data: bytes, stored: ResourceInfo | None) -> None:
+        """Store ``data`` at ``path`` with this server's lock id; 423 naming the holder (and
+        nothing written) when someone else holds the file's lock."""
+        cs3_path = self.cs3_path(path)
+        lock_id = await self.locks.write_lock_id(cs3_path, stored)
+        try:
+            await self.files.upload(cs3_path, data, lock_id=lock_id)
+        except Locked:
+            raise await self.locks.explain_refusal(cs3_path) from None
 
     def _staging_model(self, path: str) -> dict:
         _, name = split(path)
@@ -288,9 +340,16 @@ class CS3ContentsManager(AsyncContentsManager):
         path = clean_api_path(path)
         self._refuse_hidden(path, 400, "delete")
         with self.errors():
-            if await self._stat(path) is None:
+            info = await self._stat(path)
+            if info is None:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
-            await self.files.delete(self.cs3_path(path))
+            cs3_path = self.cs3_path(path)
+            lock_id = await self.locks.write_lock_id(cs3_path, info)
+            try:
+                await self.files.delete(cs3_path, lock_id=lock_id)
+            except Locked:
+                raise await self.locks.explain_refusal(cs3_path) from None
+            self.locks.forget(cs3_path)
 
     async def rename_file(self, old_path, new_path):
         old_path, new_path = clean_api_path(old_path), clean_api_path(new_path)
@@ -303,9 +362,16 @@ class CS3ContentsManager(AsyncContentsManager):
         with self.errors():
             if await self._stat(new_path) is not None:
                 raise HTTPError(409, f"File already exists: {new_path}")
-            if await self._stat(old_path) is None:
+            info = await self._stat(old_path)
+            if info is None:
                 raise HTTPError(404, f"File or directory does not exist: {old_path}")
-            await self.files.move(self.cs3_path(old_path), self.cs3_path(new_path))
+            source, target = self.cs3_path(old_path), self.cs3_path(new_path)
+            lock_id = await self.locks.write_lock_id(source, info)
+            try:
+                await self.files.move(source, target, lock_id=lock_id)
+            except Locked:
+                raise await self.locks.explain_refusal(source) from None
+            await self.locks.moved(source, target)
 
     async def get_kernel_path(self, path, model=None):
         if await self.dir_exists(path):

@@ -9,7 +9,7 @@ import mimetypes
 from datetime import datetime, timezone
 from typing import Any
 
-from ..cs3.files import CONTAINER, ResourceInfo
+from ..cs3.files import CONTAINER, ResourceInfo, mtime_seconds
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 HASH_ALGORITHM = "sha256"
@@ -18,7 +18,7 @@ HASH_ALGORITHM = "sha256"
 def mtime_of(info: ResourceInfo) -> datetime:
     if not info.HasField("mtime"):
         return EPOCH
-    return datetime.fromtimestamp(info.mtime.seconds + info.mtime.nanos / 1e9, tz=timezone.utc)
+    return datetime.fromtimestamp(mtime_seconds(info), tz=timezone.utc)
 
 
 def is_dir(info: ResourceInfo) -> bool:
@@ -53,6 +53,8 @@ def base_model(api_path: str, info: ResourceInfo) -> dict[str, Any]:
         # Not part of Jupyter's model: the CS3 etag, which a client may send back with a save
         # so that a save based on an older version is refused instead of overwriting.
         "etag": info.etag.strip('"'),
+        # Not part of Jupyter's model either: who holds the file's write lock (None: nobody).
+        "lock": None,
     }
 
 

@@ -1,4 +1,7 @@
-"""Write locks kept in the storage (native CS3 locks, or a race-free marker fallback).
+"""One writer per file: write locks kept in the storage (native CS3 locks, or race-free marker
+folders where the storage has none), edit requests and hand-over."""
 
-Not built yet: see DESIGN.md, "Locks". Until then a stale save is refused by etag.
-"""
+from .model import APP_NAME, Holder, LockInfo, LockState
+from .service import LockService, is_lock_artifact
+
+__all__ = ["APP_NAME", "Holder", "LockInfo", "LockService", "LockState", "is_lock_artifact"]

@@ -1,0 +1,129 @@
+"""What a lock is, as cs3lab reads it from the storage: who holds it, since when, until when.
+
+The same shape for both backends (native CS3 locks and cs3lab's marker folders), so the rest of
+cs3lab never asks which backend a file lives on. Pure data, no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+APP_NAME = "cs3lab"
+NATIVE = "native"
+MARKER = "marker"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock. ``site`` is the holder's site; ``app`` the CS3 application."""
+
+    idp: str
+    opaque_id: str
+    username: str = ""
+    display_name: str = ""
+    mail: str = ""
+    site: str = ""
+    app: str = APP_NAME
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.idp, self.opaque_id)
+
+    @property
+    def label(self) -> str:
+        """How a person is named in messages: 'Alice Anders (site-a)'."""
+        name = self.display_name or self.username or self.opaque_id or "someone"
+        return f"{name} ({self.site})" if self.site else name
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """A write lock found on a file. ``lock_id`` is a secret of the holder's session: it never
+    leaves the server (``to_json`` omits it)."""
+
+    lock_id: str
+    holder: Holder
+    since: float | None  # epoch seconds
+    expires: float | None  # epoch seconds; None: no expiry
+    backend: str
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.expires is not None and self.expires <= (now or time.time())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "holder": self.holder.to_json(),
+            "since": iso(self.since),
+            "expires": iso(self.expires),
+            "backend": self.backend,
+        }
+
+
+@dataclass
+class EditRequest:
+    """A request by someone who reads a locked file to get the lock ("Request edit")."""
+
+    requester: Holder
+    at: float
+    state: str = "pending"  # pending | granted | declined
+    answered_by: Holder | None = None
+    answered_at: float | None = None
+    reserved_until: float | None = None  # a granted request reserves the lock for a while
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requester": self.requester.to_json(),
+            "at": iso(self.at),
+            "state": self.state,
+            "answered_by": self.answered_by.to_json() if self.answered_by else None,
+            "answered_at": iso(self.answered_at),
+            "reserved_until": iso(self.reserved_until),
+        }
+
+
+@dataclass
+class LockState:
+    """What a user is told about one file's lock (GET /cs3lab/api/locks)."""
+
+    path: str
+    lock: LockInfo | None
+    mine: bool = False  # held by the signed-in user (in this session or another)
+    this_session: bool = False  # held by this Jupyter server for this user
+    expiry_seconds: int = 0
+    requests: list[EditRequest] = field(default_factory=list)  # shown to the holder
+    my_request: EditRequest | None = None  # shown to a requester
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "locked": self.lock is not None,
+            "lock": self.lock.to_json() if self.lock else None,
+            "mine": self.mine,
+            "this_session": self.this_session,
+            "expiry_seconds": self.expiry_seconds,
+            "requests": [r.to_json() for r in self.requests],
+            "my_request": self.my_request.to_json() if self.my_request else None,
+        }
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+
+
+def new_lock_id(site: str) -> str:
+    """A lock id for one editing session: unique, and saying which app and site made it."""
+    return f"{APP_NAME}:{uuid.uuid4().hex}:{site}"
+
+
+def site_of_lock_id(lock_id: str) -> str:
+    parts = lock_id.split(":", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == APP_NAME else ""
