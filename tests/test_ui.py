@@ -8,38 +8,24 @@ reached the storage. Screenshots land in tests/artifacts/ui/.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
-from site_runner import cs3lab_server_args, free_port, sync_mkdir
+from servers import start_server
+from site_runner import sync_mkdir
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "ui-tests" / "edit-notebook.mjs"
 SHOTS = REPO / "tests" / "artifacts" / "ui"
-READY_SECONDS = 90
 RUN_SECONDS = 300
 
 pytestmark = pytest.mark.ui
-
-
-def _request(url: str, token: str, method: str = "GET", body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", f"token {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
 
 
 @pytest.fixture
@@ -49,59 +35,23 @@ def lab(site, tmp_path):
         pytest.fail("ui-tests/node_modules is missing: run `npm ci --prefix ui-tests`")
     home = f"{site.home('alice')}/ui-{uuid.uuid4().hex[:8]}"
     sync_mkdir(site, "alice", home)
-    port, token = free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_TOKEN": token,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.allow_root=True",
-        f"--ServerApp.port={port}",
-        f"--ServerApp.root_dir={tmp_path}",
-        "--LabApp.expose_app_in_browser=True",
-        *cs3lab_server_args(site, "alice", home),
-    ]
-    log = open(tmp_path / "lab.log", "wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(site, "alice", home, tmp_path, app="lab")
     try:
-        deadline = time.monotonic() + READY_SECONDS
-        while True:
-            try:
-                _request(f"{base}/api/status", token)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("jupyter lab did not start:\n" + (tmp_path / "lab.log").read_text())
-                time.sleep(0.5)
-        yield {"base": base, "token": token, "log": tmp_path / "lab.log"}
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        server.stop()
 
 
 def test_open_edit_save_reload_a_cs3_notebook(lab):
-    base, token = lab["base"], lab["token"]
+    base, token = lab.base, lab.token
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
-    _request(f"{base}/api/contents/demo.ipynb", token, "PUT", {"type": "notebook", "content": nb})
+    status, _ = lab.request("PUT", "api/contents/demo.ipynb", {"type": "notebook", "content": nb})
+    assert status in (200, 201)
     SHOTS.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -115,10 +65,10 @@ def test_open_edit_save_reload_a_cs3_notebook(lab):
         ["node", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=RUN_SECONDS
     )
     output = run.stdout + run.stderr
-    assert run.returncode == 0, output + "\n--- jupyter lab log ---\n" + lab["log"].read_text()
+    assert run.returncode == 0, output + "\n--- jupyter lab log ---\n" + lab.log.read_text()
     marker = re.search(r"and typing (cs3lab-ui-[0-9a-f]+)", output)
     assert marker, output
     expected = marker.group(1)
-    stored = _request(f"{base}/api/contents/demo.ipynb", token)
+    _, stored = lab.request("GET", "api/contents/demo.ipynb")
     assert expected in stored["content"]["cells"][0]["source"]
     assert (SHOTS / "after-reopen.png").stat().st_size > 10_000
