@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NoReturn
 
 from ..cs3.errors import (
     Conflict,
@@ -328,36 +329,46 @@ class LockService:
                 if now - seen > self.expiry:
                     del session.clients[other]
             info = await self._stat_file(path)
+            lock = await self.lock_of(path, info)
+            if lock is None or lock.lock_id != session.lock_id:
+                await self._lost(path, lock)
             if now - session.refreshed >= self.expiry / 3:
                 await self._refresh_storage(path, info, session, now)
             return await self._state(path, info)
+
+    async def _lost(self, path: str, lock: LockInfo | None) -> NoReturn:
+        """Our lock on ``path`` expired or was taken over: forget it and say by whom."""
+        self._sessions.pop(path, None)
+        if lock is None:
+            raise Conflict(
+                f"Your lock on {path} expired. Nobody holds it now: open it again to edit."
+            )
+        if await self._is_me(lock.holder):
+            raise Conflict(
+                f"You took over {path} in another session (since {when(lock.since)}): "
+                "it is read-only here now."
+            )
+        raise Conflict(
+            f"Your lock on {path} expired and {lock.holder.label} holds it now "
+            f"(since {when(lock.since)}). Your unsaved changes are still in your browser: "
+            "make a copy to keep them."
+        )
 
     async def _refresh_storage(
         self, path: str, info: ResourceInfo, session: Session, now: float
     ) -> None:
         me, user_id = await self.me()
-        lock = await self.lock_of(path, info)
-        kept = lock is not None and lock.lock_id == session.lock_id
-        if kept:
-            renewed = LockInfo(session.lock_id, me, session.since, now + self.expiry, session.kind)
-            try:
-                if session.kind == NATIVE:
-                    await self.native.refresh(info, session.lock_id, user_id, self.expiry, path)
-                else:
-                    kept = await self.markers.update(path, renewed)
-            except (Conflict, Locked, NotFound):
-                kept = False
+        renewed = LockInfo(session.lock_id, me, session.since, now + self.expiry, session.kind)
+        try:
+            if session.kind == NATIVE:
+                await self.native.refresh(info, session.lock_id, user_id, self.expiry, path)
+                kept = True
+            else:
+                kept = await self.markers.update(path, renewed)
+        except (Conflict, Locked, NotFound):
+            kept = False
         if not kept:
-            del self._sessions[path]
-            if lock is None:
-                raise Conflict(
-                    f"Your lock on {path} expired. Nobody holds it now: open it again to edit."
-                )
-            raise Conflict(
-                f"Your lock on {path} expired and {lock.holder.label} holds it now "
-                f"(since {when(lock.since)}). Your unsaved changes are still in your browser: "
-                "make a copy to keep them."
-            )
+            await self._lost(path, await self.lock_of(path, await self.files.stat(path)))
         session.refreshed = now
 
     async def release(self, path: str, client: str) -> None:
