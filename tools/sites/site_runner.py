@@ -1,7 +1,10 @@
 """Run a CS3 site (a real revad) on loopback from a site description.
 
 A site is data: a JSON file naming the site, its revad config template, its users and groups
-(see ``site-a.json``). :func:`start_site` builds revad if needed (``tools/revad/build.sh``),
+(see ``site-a.json``), and which line of Reva runs it: ``"reva": "v2"`` for the Reva v2 line and
+its decomposedfs driver ``ocis`` with native CS3 locks (``site-n.json``), else Reva v3 (the
+``local`` driver of ``site-a.json``). :func:`start_site` builds that revad if needed
+(``tools/revad/build.sh [v2]``; ``$CS3LAB_REVAD`` / ``$CS3LAB_REVAD_V2`` name a prebuilt one),
 renders the config into a fresh temporary directory with free loopback ports and random
 secrets (user passwords included: they exist only in that directory and in memory), starts
 revad and waits until it answers a real ``Authenticate`` call. :meth:`Site.stop` ends the
@@ -34,6 +37,13 @@ REPO = HERE.parent.parent
 BUILD_SCRIPT = REPO / "tools" / "revad" / "build.sh"
 IDP = "http://127.0.0.1"
 READY_TIMEOUT = 60.0
+# Reva line -> environment variable naming a prebuilt binary (scripts/setup.sh exports both).
+REVAD_ENV = {"v3": "CS3LAB_REVAD", "v2": "CS3LAB_REVAD_V2"}
+# Reva v2 links ocis-pkg/log, whose init() sets go-micro's logger from MICRO_LOG_LEVEL (default
+# "error", read into go-micro's level numbering, where it means fatal) and with it zerolog's
+# *global* level: revad then logs nothing at all. "trace" lowers that floor to debug, so the
+# [log] level of the config decides again.
+REVAD_LAUNCH_ENV = {"v2": {"MICRO_LOG_LEVEL": "trace"}}
 
 
 @dataclass
@@ -43,6 +53,10 @@ class SiteUser:
     mail: str
     groups: list[str]
     password: str = field(repr=False, default="")
+    opaque_id: str = ""  # the user id's opaque_id (idp is IDP); the username unless the site says
+
+    def __post_init__(self) -> None:
+        self.opaque_id = self.opaque_id or self.username
 
 
 @dataclass
@@ -54,6 +68,7 @@ class Site:
     http_port: int
     home_template: str
     users: dict[str, SiteUser]
+    reva: str = "v3"  # the Reva line running the site: "v3" (driver local) or "v2" (ocis)
     process: subprocess.Popen | None = None
     log_file: Path | None = None
 
@@ -66,7 +81,14 @@ class Site:
         return self.workdir / "storage"
 
     def home(self, username: str) -> str:
-        return self.home_template.format(username=username)
+        """CS3 path of the user's home: /localfs/alice on site-a, /users/alice-site-n on
+        site-n (the ``home_template`` of the description, with {username} and {user_id})."""
+        user = self.users[username]
+        return self.home_template.format(username=username, user_id=user.opaque_id)
+
+    def user_id(self, username: str) -> tuple[str, str]:
+        """(idp, opaque_id) of the user's CS3 UserId (type USER_TYPE_PRIMARY)."""
+        return IDP, self.users[username].opaque_id
 
     def password(self, username: str) -> str:
         return self.users[username].password
@@ -107,13 +129,16 @@ def free_port() -> int:
 
 
 @functools.cache
-def revad_binary() -> Path:
-    """Path of the revad binary, built (once, cached under ~/.cache) if missing."""
-    explicit = os.environ.get("CS3LAB_REVAD")
+def revad_binary(line: str = "v3") -> Path:
+    """Path of the revad binary of a Reva line ("v3" or "v2"), built (once, cached under
+    ~/.cache) if missing, unless $CS3LAB_REVAD (v3) or $CS3LAB_REVAD_V2 (v2) names one."""
+    if line not in REVAD_ENV:
+        raise ValueError(f"unknown reva line {line!r} (one of {', '.join(REVAD_ENV)})")
+    explicit = os.environ.get(REVAD_ENV[line])
     if explicit:
         return Path(explicit)
     out = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True
+        ["bash", str(BUILD_SCRIPT), line], check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     return Path(out.strip().splitlines()[-1])
 
@@ -130,7 +155,7 @@ def _users_json(users: dict[str, SiteUser], uid_base: int = 2000) -> list[dict]:
         {
             "username": u.username,
             "secret": u.password,
-            "id": {"idp": IDP, "opaque_id": u.username, "type": 1},
+            "id": {"idp": IDP, "opaque_id": u.opaque_id, "type": 1},
             "display_name": u.display_name,
             "mail": u.mail,
             "mail_verified": True,
@@ -151,7 +176,7 @@ def _groups_json(groups: list[dict], users: dict[str, SiteUser]) -> list[dict]:
             "mail": f"{g['name']}@groups.invalid",
             "gid_number": 3000 + i,
             "members": [
-                {"idp": IDP, "opaque_id": u.username, "type": 1}
+                {"idp": IDP, "opaque_id": u.opaque_id, "type": 1}
                 for u in users.values()
                 if g["name"] in u.groups
             ],
@@ -169,6 +194,9 @@ def start_site(
 ) -> Site:
     desc = description if isinstance(description, dict) else load_description(description)
     workdir = Path(tempfile.mkdtemp(prefix=f"cs3lab-{desc['name']}-"))
+    # decomposedfs (ocis) makes a user's opaque id the id of their personal space and splits
+    # it into 2-character folders: ids shorter than 9 characters break it (site-n.json).
+    user_id = desc.get("user_id_template", "{username}")
     users = {
         u["username"]: SiteUser(
             u["username"],
@@ -176,6 +204,7 @@ def start_site(
             u["mail"],
             u.get("groups", []),
             password=secrets.token_urlsafe(18),
+            opaque_id=user_id.format(username=u["username"]),
         )
         for u in desc["users"]
     }
@@ -187,6 +216,7 @@ def start_site(
         http_port=free_port(),
         home_template=desc["home_template"],
         users=users,
+        reva=desc.get("reva", "v3"),
     )
     (workdir / "users.json").write_text(json.dumps(_users_json(users), indent=1))
     (workdir / "groups.json").write_text(json.dumps(_groups_json(desc["groups"], users), indent=1))
@@ -217,19 +247,43 @@ def start_site(
     config.write_text(template.substitute(values))
     _launch(site, config)
     if seed_homes:
-        # The local driver has no per-user homes: each user's home is a folder of the mount,
-        # created through the gateway like any folder.
-        for username in users:
-            sync_mkdir(site, username, site.home(username))
+        try:
+            for username in users:
+                _seed_home(site, username)
+        except Exception:
+            site.stop(remove=False)
+            print(f"revad log in {site.workdir}:\n{site.log_tail()}", file=sys.stderr)
+            raise
     return site
 
 
+def _seed_home(site: Site, username: str) -> None:
+    """Make sure ``site.home(username)`` exists."""
+    if site.reva == "v2":
+        # ocis: the gateway creates the user's personal space (mounted at their home) on
+        # their first Authenticate; check that it is there.
+        from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+        from cs3.storage.provider.v1beta1 import resources_pb2 as res
+
+        channel, stub, metadata = sync_login(site, username)
+        with channel:
+            ref = res.Reference(path=site.home(username))
+            st = stub.Stat(sp.StatRequest(ref=ref), metadata=metadata)
+        if st.status.code != 1:
+            raise RuntimeError(f"no home for {username} at {ref.path}: {st.status.message}")
+    else:
+        # The local driver has no per-user homes: each user's home is a folder of the mount,
+        # created through the gateway like any folder.
+        sync_mkdir(site, username, site.home(username))
+
+
 def _launch(site: Site, config: Path) -> None:
-    binary = revad_binary()
+    binary = revad_binary(site.reva)
     stdout = open(site.workdir / "revad.stdout", "ab")
     site.process = subprocess.Popen(
         [str(binary), "-c", str(config), "-p", str(site.workdir / "revad.pid")],
         cwd=site.workdir,
+        env=REVAD_LAUNCH_ENV.get(site.reva, {}) | dict(os.environ),
         stdout=stdout,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -308,11 +362,17 @@ def sync_mkdir(site: Site, username: str, path: str) -> None:
     channel, stub, metadata = sync_login(site, username)
     with channel:
         parts = path.strip("/").split("/")
-        for i in range(1, len(parts) + 1):
-            current = "/" + "/".join(parts[:i])
+        # Climb to the deepest folder that exists, then create downwards: the mount points
+        # above a home (/users on site-n) need not answer Stat.
+        top = len(parts)
+        while top > 0:
+            current = "/" + "/".join(parts[:top])
             st = stub.Stat(sp.StatRequest(ref=res.Reference(path=current)), metadata=metadata)
             if st.status.code == 1:
-                continue
+                break
+            top -= 1
+        for i in range(top + 1, len(parts) + 1):
+            current = "/" + "/".join(parts[:i])
             made = stub.CreateContainer(
                 sp.CreateContainerRequest(ref=res.Reference(path=current)), metadata=metadata
             )
@@ -320,17 +380,26 @@ def sync_mkdir(site: Site, username: str, path: str) -> None:
                 raise RuntimeError(f"cannot create {current}: {made.status.message}")
 
 
-def sync_upload(site: Site, username: str, path: str, data: bytes) -> None:
-    """Store ``data`` at ``path`` as ``username`` (InitiateFileUpload + HTTP PUT)."""
+def sync_upload(site: Site, username: str, path: str, data: bytes, lock_id: str = "") -> None:
+    """Store ``data`` at ``path`` as ``username`` (InitiateFileUpload + HTTP PUT), with the
+    holder's ``lock_id`` when the file carries a native lock."""
     import urllib.request
 
     from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
     from cs3.storage.provider.v1beta1 import resources_pb2 as res
+    from cs3.types.v1beta1 import types_pb2
 
+    # decomposedfs (site-n) needs the size up front, in the opaque map, or the PUT fails (500).
+    size = types_pb2.OpaqueEntry(decoder="plain", value=str(len(data)).encode())
     channel, stub, metadata = sync_login(site, username)
     with channel:
         init = stub.InitiateFileUpload(
-            sp.InitiateFileUploadRequest(ref=res.Reference(path=path)), metadata=metadata
+            sp.InitiateFileUploadRequest(
+                ref=res.Reference(path=path),
+                lock_id=lock_id,
+                opaque=types_pb2.Opaque(map={"Upload-Length": size}),
+            ),
+            metadata=metadata,
         )
         if init.status.code != 1:
             raise RuntimeError(f"cannot upload {path}: {init.status.message}")
@@ -338,6 +407,8 @@ def sync_upload(site: Site, username: str, path: str, data: bytes) -> None:
         request = urllib.request.Request(protocol.upload_endpoint, data=data, method="PUT")
         request.add_header("X-Reva-Transfer", protocol.token)
         request.add_header("x-access-token", dict(metadata)["x-access-token"])
+        if lock_id:
+            request.add_header("X-Lock-Id", lock_id)
         with urllib.request.urlopen(request, timeout=60):
             pass
 
