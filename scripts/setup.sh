@@ -2,8 +2,9 @@
 # root, in a shell running with `set -euo pipefail`; it defines functions and exports the
 # cache locations, and does nothing else by itself.
 #
-#   setup_revad              build revad once into $CS3LAB_CACHE (tools/revad/build.sh) and
-#                            export CS3LAB_REVAD=<path of the binary>
+#   setup_revad              build both lines of revad once into $CS3LAB_CACHE
+#                            (tools/revad/build.sh [v2]) and export CS3LAB_REVAD=<Reva v3
+#                            binary> and CS3LAB_REVAD_V2=<Reva v2 binary> (site_runner uses them)
 #   setup_python EXTRAS      create .venv if missing, activate it, install cs3lab from this
 #                            checkout with the given extras (e.g. "test,dev") and check that
 #                            its prebuilt labextension is enabled
@@ -15,11 +16,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
 setup_revad() {
-	step "revad (cached build)"
-	local revad
-	revad=$(bash tools/revad/build.sh)
+	step "revad v3 and v2 (cached builds)"
+	local revad revad_v2
+	revad=$(bash tools/revad/build.sh v3)
 	"$revad" -version 2>&1 | head -1 || true
-	export CS3LAB_REVAD=$revad
+	revad_v2=$(bash tools/revad/build.sh v2)
+	"$revad_v2" -version 2>&1 | head -1 || true
+	export CS3LAB_REVAD=$revad CS3LAB_REVAD_V2=$revad_v2
 }
 
 setup_python() {
