@@ -69,6 +69,7 @@ class Site:
     home_template: str
     users: dict[str, SiteUser]
     reva: str = "v3"  # the Reva line running the site: "v3" (driver local) or "v2" (ocis)
+    shared_path: str = ""  # a project space all users share (site-n), see `shared`
     process: subprocess.Popen | None = None
     log_file: Path | None = None
 
@@ -85,6 +86,13 @@ class Site:
         site-n (the ``home_template`` of the description, with {username} and {user_id})."""
         user = self.users[username]
         return self.home_template.format(username=username, user_id=user.opaque_id)
+
+    @property
+    def shared(self) -> str:
+        """A CS3 folder every user of the site can read and write (for tests of several
+        users on one file): the project space /projects/common on site-n; on site-a, whose
+        local driver lets every user into every folder, the first user's home."""
+        return self.shared_path or self.home(next(iter(self.users)))
 
     def user_id(self, username: str) -> tuple[str, str]:
         """(idp, opaque_id) of the user's CS3 UserId (type USER_TYPE_PRIMARY)."""
@@ -218,6 +226,8 @@ def start_site(
         users=users,
         reva=desc.get("reva", "v3"),
     )
+    if desc.get("shared_space"):
+        site.shared_path = f"{desc['projects_path']}/{desc['shared_space']}"
     (workdir / "users.json").write_text(json.dumps(_users_json(users), indent=1))
     (workdir / "groups.json").write_text(json.dumps(_groups_json(desc["groups"], users), indent=1))
     site.storage_root.mkdir()
@@ -238,6 +248,7 @@ def start_site(
         "users_file": str(workdir / "users.json"),
         "groups_file": str(workdir / "groups.json"),
         "token_expires": token_expires,
+        "projects_path": desc.get("projects_path", "/projects"),
     }
     template = string.Template((HERE / desc["template"]).read_text())
     # Every other $..._port of the template (a service on an address of its own) gets a port.
@@ -250,6 +261,8 @@ def start_site(
         try:
             for username in users:
                 _seed_home(site, username)
+            if site.shared_path:
+                _seed_shared_space(site, desc["shared_space"])
         except Exception:
             site.stop(remove=False)
             print(f"revad log in {site.workdir}:\n{site.log_tail()}", file=sys.stderr)
@@ -275,6 +288,45 @@ def _seed_home(site: Site, username: str) -> None:
         # The local driver has no per-user homes: each user's home is a folder of the mount,
         # created through the gateway like any folder.
         sync_mkdir(site, username, site.home(username))
+
+
+def _seed_shared_space(site: Site, name: str) -> None:
+    """Create project space ``name`` as the first user, every other user a member with all
+    permissions (grants on the space root, which put it into their space listing too)."""
+    from cs3.identity.user.v1beta1 import resources_pb2 as user_res
+    from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+    from cs3.storage.provider.v1beta1 import provider_api_pb2_grpc as sp_grpc
+    from cs3.storage.provider.v1beta1 import resources_pb2 as res
+    from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces
+
+    owner, *members = site.users
+    full = res.ResourcePermissions(
+        **{f.name: True for f in res.ResourcePermissions.DESCRIPTOR.fields if f.type == f.TYPE_BOOL}
+    )
+    channel, stub, metadata = sync_login(site, owner)
+    with channel:
+        made = stub.CreateStorageSpace(
+            spaces.CreateStorageSpaceRequest(type="project", name=name), metadata=metadata
+        )
+        if made.status.code != 1:
+            raise RuntimeError(f"cannot create project space {name}: {made.status.message}")
+        # The gateway API has no AddGrant: ask the storage provider (same address) directly.
+        provider = sp_grpc.ProviderAPIStub(channel)
+        for username in members:
+            idp, opaque_id = site.user_id(username)
+            grantee = res.Grantee(
+                type=res.GRANTEE_TYPE_USER,
+                user_id=user_res.UserId(idp=idp, opaque_id=opaque_id, type=1),
+            )
+            added = provider.AddGrant(
+                sp.AddGrantRequest(
+                    ref=res.Reference(resource_id=made.storage_space.root),
+                    grant=res.Grant(grantee=grantee, permissions=full),
+                ),
+                metadata=metadata,
+            )
+            if added.status.code != 1:
+                raise RuntimeError(f"cannot add {username} to {name}: {added.status.message}")
 
 
 def _launch(site: Site, config: Path) -> None:
