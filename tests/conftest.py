@@ -34,12 +34,36 @@ def pytest_pyfunc_call(pyfuncitem):
     return True
 
 
-@pytest.fixture(scope="session")
-def site():
-    """Site A: one revad on loopback with the users of tools/sites/site-a.json."""
-    running = site_runner.start_site("site-a.json")
+# Besides the description's users: twenty more, who race for one lock (tests/test_locks.py).
+TEST_USERS = [{"prefix": "racer", "count": 20, "display_name": "Racer {n:02d}"}]
+
+
+def _running(description: str):
+    desc = site_runner.load_description(description)
+    desc["numbered_users"] = desc.get("numbered_users", []) + TEST_USERS
+    running = site_runner.start_site(desc)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def site_a():
+    """Site A: one revad (Reva v3, local driver) on loopback with the users of
+    tools/sites/site-a.json."""
+    yield from _running("site-a.json")
+
+
+@pytest.fixture(scope="session")
+def site_n():
+    """Site N: Reva v2's decomposedfs driver, which has native CS3 locks
+    (tools/sites/site-n.json). Started only by the tests that ask for it."""
+    yield from _running("site-n.json")
+
+
+@pytest.fixture
+def site(site_a):
+    """The site a test runs against (site A unless a module says otherwise)."""
+    return site_a
 
 
 @pytest.fixture

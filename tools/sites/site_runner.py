@@ -193,6 +193,25 @@ def _groups_json(groups: list[dict], users: dict[str, SiteUser]) -> list[dict]:
     ]
 
 
+def all_users(desc: dict) -> list[dict]:
+    """The users a description names: its ``users``, then any ``numbered_users`` series
+    (``{"prefix": "racer", "count": 20, "display_name": "Racer {n:02d}"}`` gives racer01 ...
+    racer20, e.g. for tests where many people race for one lock)."""
+    users = list(desc["users"])
+    for series in desc.get("numbered_users", []):
+        for n in range(1, series["count"] + 1):
+            username = f"{series['prefix']}{n:02d}"
+            users.append(
+                {
+                    "username": username,
+                    "display_name": series["display_name"].format(n=n),
+                    "mail": f"{username}@{desc['domain']}",
+                    "groups": series.get("groups", []),
+                }
+            )
+    return users
+
+
 def start_site(
     description: str | Path | dict = "site-a.json",
     *,
@@ -214,7 +233,7 @@ def start_site(
             password=secrets.token_urlsafe(18),
             opaque_id=user_id.format(username=u["username"]),
         )
-        for u in desc["users"]
+        for u in all_users(desc)
     }
     site = Site(
         name=desc["name"],

@@ -1,0 +1,34 @@
+"""cs3lab's LockService signed in as any site user, outside a Jupyter server: the other
+editors of a lock test (bob holding the file alice tries to save, twenty racers)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from site_runner import Site
+
+from cs3lab.cs3 import AuthConfig, CS3Client, Files, GatewayConfig, SecretSource
+from cs3lab.locks import LockService
+
+
+def user_files(site: Site, username: str) -> Files:
+    """cs3lab's own CS3 client for ``username`` (the password read from the site's secret
+    file, as a Jupyter server reads it)."""
+    secret = SecretSource(file=str(site.secret_file(username)))
+    client = CS3Client(GatewayConfig(site.gateway), AuthConfig("basic", username, secret))
+    return Files(client)
+
+
+@asynccontextmanager
+async def locker(site: Site, username: str, expiry: int = 120) -> AsyncIterator[LockService]:
+    """A LockService as ``username`` (one "Jupyter server" of that user); closed afterwards,
+    giving back what it still holds."""
+    files = user_files(site, username)
+    service = LockService(files, site=site.name, expiry_seconds=expiry)
+    try:
+        yield service
+    finally:
+        await service.close()
+        files.close()
+        await files.client.close()

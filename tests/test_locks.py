@@ -1,0 +1,383 @@
+"""Write locks kept in the storage, against real revads: one writer at a time.
+
+Every test runs on both kinds of site: site A (Reva v3's local driver, no native locks:
+cs3lab's marker folders) and site N (Reva v2's decomposedfs, native CS3 locks). The Jupyter
+server under test (jp_fetch) is alice's; the other editors are cs3lab LockServices signed in
+as other users (tests/lockers.py), or a plain CS3 client for another application's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import nbformat
+import pytest
+from helpers import api, api_error
+from lockers import locker, user_files
+from servers import start_server
+from site_runner import sync_mkdir
+from tornado.httpclient import HTTPClientError
+
+from cs3lab.cs3.errors import Conflict, Locked
+
+NB = {
+    "type": "notebook",
+    "content": nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]),
+}
+RACERS = 20
+RACE_RUNS = 10
+SHORT_EXPIRY = 10  # the shortest expiry LockService accepts
+
+
+BACKENDS = {"site-a": "marker", "site-n": "native"}
+
+
+@pytest.fixture(params=["site-a", "site-n"])
+def site(request):
+    """Each test once per backend: markers on site A, native CS3 locks on site N."""
+    return request.getfixturevalue(request.param.replace("-", "_"))
+
+
+@pytest.fixture
+def home(site) -> str:
+    """A fresh folder that every user of the site may read and write."""
+    path = f"{site.shared}/t-{uuid.uuid4().hex[:10]}"
+    sync_mkdir(site, "alice", path)
+    return path
+
+
+async def locks_api(jp_fetch, method: str, sub: str = "", body=None, **params):
+    kwargs = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    if params:
+        kwargs["params"] = params
+    parts = ["cs3lab", "api", "locks", *([sub] if sub else [])]
+    response = await jp_fetch(*parts, **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
+async def locks_api_error(jp_fetch, method: str, sub: str = "", body=None, **params):
+    with pytest.raises(HTTPClientError) as info:
+        await locks_api(jp_fetch, method, sub, body, **params)
+    err = info.value
+    return err.code, json.loads(err.response.body).get("message", "")
+
+
+async def stored(site, home: str, name: str) -> bytes:
+    files = user_files(site, "alice")
+    try:
+        return await files.download(f"{home}/{name}")
+    finally:
+        files.close()
+        await files.client.close()
+
+
+# -- one user, one server ---------------------------------------------------------------------
+
+
+async def test_opening_takes_the_lock_and_models_show_it(jp_fetch, site):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    state = await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab-1"})
+    assert state["path"] == "nb.ipynb"
+    assert state["locked"] and state["mine"] and state["this_session"]
+    assert state["lock"]["holder"]["display_name"] == "Alice Anders"
+    assert state["lock"]["holder"]["site"] == site.name
+    assert state["lock"]["backend"] == BACKENDS[site.name]
+    assert "lock_id" not in json.dumps(state)  # the lock id is the session's secret
+
+    model = await api(jp_fetch, "GET", "nb.ipynb", content="0")
+    assert model["writable"] is True
+    assert model["lock"]["mine"] and model["lock"]["this_session"]
+    listing = await api(jp_fetch, "GET", "")
+    # One entry: cs3lab's lock markers (on site A) never show as files.
+    assert [c["name"] for c in listing["content"]] == ["nb.ipynb"]
+    assert listing["content"][0]["lock"]["holder"]["username"] == "alice"
+
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)  # the holder saves
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab-1")
+    state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
+    assert state["locked"] is False and state["lock"] is None
+    listing = await api(jp_fetch, "GET", "")
+    assert listing["content"][0]["lock"] is None
+
+
+async def test_a_second_tab_of_the_same_server_shares_the_lock(jp_fetch):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    for tab in ("tab-1", "tab-2"):
+        state = await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": tab})
+        assert state["this_session"], tab
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab-1")
+    state = await locks_api(jp_fetch, "PUT", body={"path": "nb.ipynb", "client": "tab-2"})
+    assert state["locked"] and state["this_session"]
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab-2")
+    assert (await locks_api(jp_fetch, "GET", path="nb.ipynb"))["locked"] is False
+
+
+async def test_bad_lock_requests_get_clear_4xx(jp_fetch):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await api(jp_fetch, "PUT", "folder", {"type": "directory"})
+    cases = [
+        ("POST", "", {"path": "missing.ipynb", "client": "t"}, {}, 404, "missing.ipynb"),
+        ("POST", "", {"path": "folder", "client": "t"}, {}, 400, "folder"),
+        ("POST", "", {"path": "nb.ipynb"}, {}, 400, "client"),
+        ("POST", "", {"path": "../outside.ipynb", "client": "t"}, {}, 400, ".."),
+        ("GET", "", None, {"path": "missing.ipynb"}, 404, "missing.ipynb"),
+        ("PUT", "", {"path": "nb.ipynb", "client": "t"}, {}, 409, "do not hold"),
+        ("POST", "requests", {"path": "nb.ipynb"}, {}, 409, "Nobody holds"),
+        ("POST", "handover", {"path": "nb.ipynb", "requester": "bob"}, {}, 400, "grant"),
+        ("POST", "handover", {"path": "nb.ipynb", "requester": "bob", "grant": True}, {}, 409, ""),
+    ]
+    for method, sub, body, params, status, words in cases:
+        code, message = await locks_api_error(jp_fetch, method, sub, body, **params)
+        assert code == status, (method, sub, body, params, code, message)
+        assert words in message, (method, sub, body, message)
+    code, message = await locks_api_error(jp_fetch, "DELETE", path="nb.ipynb")
+    assert code == 400 and "client" in message
+    # Not JSON at all.
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("cs3lab", "api", "locks", method="POST", body="{not json")
+    assert info.value.code == 400
+
+
+# -- someone else holds the file ---------------------------------------------------------------
+
+
+async def test_a_non_holders_save_rename_and_delete_are_refused_and_nothing_changes(
+    jp_fetch, site, home
+):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    before = await stored(site, home, "nb.ipynb")
+    async with locker(site, "bob") as bob:
+        await bob.acquire(f"{home}/nb.ipynb", "bob-tab")
+        model = await api(jp_fetch, "GET", "nb.ipynb")
+        assert model["writable"] is False
+        assert model["lock"]["holder"]["display_name"] == "Bob Berger"
+        assert model["lock"]["mine"] is False
+
+        changed = model["content"]
+        changed["cells"][0]["source"] = "x = 'overwritten'"
+        attempts = [
+            ("PUT", "nb.ipynb", {"type": "notebook", "content": changed}),
+            ("PATCH", "nb.ipynb", {"path": "renamed.ipynb"}),
+            ("DELETE", "nb.ipynb", None),
+        ]
+        for method, path, body in attempts:
+            code, message = await api_error(jp_fetch, method, path, body)
+            assert code == 423, (method, code, message)
+            assert "Bob Berger" in message and "nb.ipynb" in message, message
+            assert "Nothing was written" in message
+        assert await stored(site, home, "nb.ipynb") == before
+        listing = await api(jp_fetch, "GET", "")
+        assert [c["name"] for c in listing["content"]] == ["nb.ipynb"]
+        # Alice's own lock request is refused too, naming the holder.
+        code, message = await locks_api_error(
+            jp_fetch, "POST", body={"path": "nb.ipynb", "client": "alice-tab"}
+        )
+        assert code == 423 and "Bob Berger" in message
+    # Bob closed: alice can write again.
+    await api(jp_fetch, "PUT", "nb.ipynb", {"type": "notebook", "content": changed})
+    assert b"overwritten" in await stored(site, home, "nb.ipynb")
+
+
+async def test_the_holder_renames_and_the_lock_follows(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
+    await api(jp_fetch, "PATCH", "nb.ipynb", {"path": "moved.ipynb"})
+    async with locker(site, "bob") as bob:
+        state = await bob.inspect(f"{home}/moved.ipynb")
+        assert state.lock is not None and state.lock.holder.username == "alice"
+        with pytest.raises(Locked):
+            await bob.acquire(f"{home}/moved.ipynb", "bob-tab")
+    await api(jp_fetch, "PUT", "moved.ipynb", NB)  # still the holder's to save
+    await api(jp_fetch, "DELETE", "moved.ipynb")
+    assert (await api(jp_fetch, "GET", ""))["content"] == []
+
+
+async def test_the_same_user_on_another_server_sees_another_session_and_can_take_over(
+    jp_fetch, site, home
+):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    async with locker(site, "alice") as laptop:  # alice's other Jupyter server
+        await laptop.acquire(f"{home}/nb.ipynb", "laptop-tab")
+        model = await api(jp_fetch, "GET", "nb.ipynb", content="0")
+        assert model["writable"] is False
+        assert model["lock"]["mine"] is True and model["lock"]["this_session"] is False
+        code, message = await locks_api_error(
+            jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"}
+        )
+        assert code == 423 and "another session" in message
+        state = await locks_api(
+            jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab", "takeover": True}
+        )
+        assert state["this_session"]
+        await api(jp_fetch, "PUT", "nb.ipynb", NB)
+        # The laptop's next heartbeat learns that its lock is gone, and from whom.
+        with pytest.raises(Conflict, match="took over"):
+            await laptop.refresh(f"{home}/nb.ipynb", "laptop-tab")
+
+
+async def test_request_edit_hand_over_and_reservation(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    path = f"{home}/nb.ipynb"
+    async with locker(site, "bob") as bob, locker(site, "carol") as carol:
+        await bob.acquire(path, "bob-tab")
+        state = await locks_api(jp_fetch, "POST", "requests", {"path": "nb.ipynb"})
+        assert state["my_request"]["state"] == "pending"
+        assert state["requests"] == []  # requests are shown to the holder only
+
+        seen = await bob.refresh(path, "bob-tab")
+        assert [r.requester.username for r in seen.requests] == ["alice"]
+        await bob.answer_request(path, "alice", grant=True)  # bob saved, hands over
+
+        # Released and reserved for alice: carol cannot snatch it in between.
+        with pytest.raises(Locked, match="handed over to Alice Anders"):
+            await carol.acquire(path, "carol-tab")
+        state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
+        assert state["locked"] is False and state["my_request"]["state"] == "granted"
+        assert state["my_request"]["answered_by"]["display_name"] == "Bob Berger"
+        state = await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
+        assert state["this_session"] and state["my_request"] is None  # used up
+        await api(jp_fetch, "PUT", "nb.ipynb", NB)
+        with pytest.raises(Locked, match="Alice Anders"):
+            await bob.acquire(path, "bob-tab")
+
+
+async def test_a_declined_request_tells_the_requester(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    path = f"{home}/nb.ipynb"
+    async with locker(site, "bob") as bob:
+        await bob.acquire(path, "bob-tab")
+        await locks_api(jp_fetch, "POST", "requests", {"path": "nb.ipynb"})
+        await bob.answer_request(path, "alice", grant=False)
+        state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
+        assert state["my_request"]["state"] == "declined"
+        assert state["lock"]["holder"]["username"] == "bob"
+        with pytest.raises(Exception, match="has not asked"):
+            await bob.answer_request(path, "carol", grant=True)
+        await locks_api(jp_fetch, "DELETE", "requests", path="nb.ipynb")
+        state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
+        assert state["my_request"] is None
+    assert [c["name"] for c in (await api(jp_fetch, "GET", ""))["content"]] == ["nb.ipynb"]
+
+
+# -- expiry --------------------------------------------------------------------------------------
+
+
+async def test_a_holder_that_stops_refreshing_loses_the_lock(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    path = f"{home}/nb.ipynb"
+    async with locker(site, "bob", expiry=SHORT_EXPIRY) as bob:
+        state = await bob.acquire(path, "bob-tab")  # ... and then bob's laptop is closed
+        expires = state.lock.expires
+        code, _ = await locks_api_error(
+            jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"}
+        )
+        assert code == 423
+        await asyncio.sleep(max(0.0, expires - time.time()) + 1.5)
+        model = await api(jp_fetch, "GET", "nb.ipynb", content="0")
+        assert model["lock"] is None and model["writable"] is True
+        state = await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
+        assert state["this_session"]
+        # Bob comes back: his heartbeat is refused, naming who holds the file now.
+        with pytest.raises(Conflict, match="expired and Alice Anders"):
+            await bob.refresh(path, "bob-tab")
+        with pytest.raises(Locked):
+            await bob.acquire(path, "bob-tab")
+
+
+# -- many at once ---------------------------------------------------------------------------------
+
+
+async def test_twenty_users_racing_for_a_lock_end_with_exactly_one_holder(site, home):
+    path = f"{home}/race.ipynb"
+    files = user_files(site, "alice")
+    await files.upload(path, nbformat.writes(NB["content"]).encode())
+    files.close()
+    await files.client.close()
+    names = [f"racer{i:02d}" for i in range(1, RACERS + 1)]
+    holders_per_run = []
+    async with _lockers(site, names) as racers:
+        for _ in range(RACE_RUNS):
+            results = await asyncio.gather(
+                *(r.acquire(path, f"tab-{n}") for r, n in zip(racers, names, strict=True)),
+                return_exceptions=True,
+            )
+            winners = [
+                n for n, r in zip(names, results, strict=True) if not isinstance(r, Exception)
+            ]
+            errors = [r for r in results if isinstance(r, Exception)]
+            assert all(isinstance(e, Locked) for e in errors), errors
+            holders_per_run.append(winners)
+            assert len(winners) == 1, winners
+            winner = racers[names.index(winners[0])]
+            state = await racers[0].inspect(path)
+            assert state.lock.holder.username == winners[0]
+            await winner.release(path, f"tab-{winners[0]}")
+    print(f"{site.name}: holders per run {holders_per_run}")
+
+
+class _lockers:
+    """Several LockServices at once, each as its own user."""
+
+    def __init__(self, site, names):
+        self.contexts = [locker(site, n) for n in names]
+
+    async def __aenter__(self):
+        return [await c.__aenter__() for c in self.contexts]
+
+    async def __aexit__(self, *exc):
+        for c in self.contexts:
+            await c.__aexit__(*exc)
+
+
+# -- two real Jupyter servers, two users ---------------------------------------------------------
+
+
+def test_two_jupyter_servers_as_two_users_see_each_others_locks(site, home, tmp_path):
+    alice = start_server(site, "alice", home, tmp_path / "alice")
+    bob = start_server(site, "bob", home, tmp_path / "bob")
+    try:
+        status, _ = alice.request("PUT", "api/contents/shared.ipynb", NB)
+        assert status == 201
+        status, state = alice.request(
+            "POST", "cs3lab/api/locks", {"path": "shared.ipynb", "client": "alice-tab"}
+        )
+        assert status == 200 and state["this_session"], state
+
+        status, model = bob.request("GET", "api/contents/shared.ipynb")
+        assert status == 200
+        assert model["writable"] is False
+        assert model["lock"]["holder"]["display_name"] == "Alice Anders"
+        status, listing = bob.request("GET", "api/contents")
+        assert listing["content"][0]["lock"]["holder"]["username"] == "alice"
+        status, body = bob.request("PUT", "api/contents/shared.ipynb", NB)
+        assert status == 423 and "Alice Anders" in body["message"], body
+        status, body = bob.request(
+            "POST", "cs3lab/api/locks", {"path": "shared.ipynb", "client": "bob-tab"}
+        )
+        assert status == 423 and "Alice Anders" in body["message"], body
+
+        # Alice closes the notebook; bob's server sees it free and takes it.
+        status, _ = alice.request("DELETE", "cs3lab/api/locks?path=shared.ipynb&client=alice-tab")
+        assert status == 204
+        status, state = bob.request(
+            "POST", "cs3lab/api/locks", {"path": "shared.ipynb", "client": "bob-tab"}
+        )
+        assert status == 200 and state["this_session"], state
+        status, model = alice.request("GET", "api/contents/shared.ipynb?content=0")
+        assert model["writable"] is False
+        assert model["lock"]["holder"]["display_name"] == "Bob Berger"
+    finally:
+        alice.stop()
+        bob.stop()
+    # Bob's server stopped: it gave its lock back on the way out.
+    assert asyncio.run(lock_seen_by(site, "carol", f"{home}/shared.ipynb")) is None
+
+
+async def lock_seen_by(site, username: str, path: str):
+    async with locker(site, username) as service:
+        return (await service.inspect(path)).lock
