@@ -72,6 +72,14 @@ def test_internal_not_supported_is_not_supported():
     assert isinstance(err, errors.NotSupported)
 
 
+def test_internal_mismatching_lock_is_locked():
+    message = "error getting upload id: error: aborted: mismatching lock"
+    err = errors.error_for_status(code_pb2.CODE_INTERNAL, message, "/home/alice/x")
+    assert isinstance(err, errors.Locked) and err.http_status == 423
+    other = errors.error_for_status(code_pb2.CODE_INTERNAL, "disk on fire", "/home/alice/x")
+    assert type(other) is errors.ServerError
+
+
 def _jwt(exp: float) -> str:
     return jwt.encode({"exp": int(exp)}, "k", algorithm="HS256")
 

@@ -128,6 +128,10 @@ def error_for_status(code: int, server_message: str, what: str) -> CS3Error:
     """Build the exception for a non-OK CS3 status; ``what`` names the object of the call."""
     if _is_not_supported(code, server_message):
         cls: type[CS3Error] = NotSupported
+    elif code == code_pb2.CODE_INTERNAL and "mismatching lock" in server_message.lower():
+        # decomposedfs refuses an upload with another lock id as an internal error
+        # ("error getting upload id: error: aborted: mismatching lock"): it is locked.
+        cls = Locked
     else:
         cls = _BY_CODE.get(code, ServerError)
     return cls(_SENTENCES[cls].format(what=what), detail=server_message)

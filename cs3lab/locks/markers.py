@@ -49,8 +49,9 @@ class Marker:
     info: ResourceInfo
 
     @property
-    def path(self) -> str:
-        return self.info.path
+    def name(self) -> str:
+        # Some storages list entries with paths relative to the folder: use the name only.
+        return posixpath.basename(self.info.path.rstrip("/"))
 
 
 def marker_name(name: str, generation: int) -> str:
@@ -113,6 +114,11 @@ def _encode(lock: LockInfo) -> str:
     )
 
 
+def _beside(path: str, marker: Marker) -> str:
+    """The CS3 path of a marker of the file at ``path``."""
+    return posixpath.join(posixpath.dirname(path), marker.name)
+
+
 class MarkerLocks:
     kind = MARKER
 
@@ -157,16 +163,16 @@ class MarkerLocks:
             after = await self._markers(path)
             if any(m.generation > generation for m in after):
                 # We re-created an old number with an outdated view: the higher one holds.
-                await self._remove([m for m in after if m.generation == generation])
+                await self._remove(path, [m for m in after if m.generation == generation])
                 raise AlreadyLocked(lock_of_markers(after))
-            await self._remove([m for m in after if m.generation < generation])
+            await self._remove(path, [m for m in after if m.generation < generation])
             return
         raise AlreadyLocked(await self.read(path))
 
-    async def _remove(self, markers: list[Marker]) -> None:
+    async def _remove(self, path: str, markers: list[Marker]) -> None:
         for marker in markers:
             try:
-                await self.files.delete(marker.path)
+                await self.files.delete(_beside(path, marker))
             except NotFound:
                 pass
             except CS3Error:
@@ -186,7 +192,7 @@ class MarkerLocks:
         top = await self._top_if_mine(path, current_lock_id or lock.lock_id)
         if top is None:
             return False
-        await self.files.set_metadata(top.path, {METADATA_KEY: _encode(lock)})
+        await self.files.set_metadata(_beside(path, top), {METADATA_KEY: _encode(lock)})
         return True
 
     async def release(self, path: str, lock: LockInfo) -> None:
@@ -194,4 +200,4 @@ class MarkerLocks:
         top = await self._top_if_mine(path, lock.lock_id)
         if top is not None:
             released = LockInfo(lock.lock_id, lock.holder, lock.since, 0, MARKER)
-            await self.files.set_metadata(top.path, {METADATA_KEY: _encode(released)})
+            await self.files.set_metadata(_beside(path, top), {METADATA_KEY: _encode(released)})

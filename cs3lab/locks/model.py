@@ -119,11 +119,16 @@ def iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
 
 
-def new_lock_id(site: str) -> str:
-    """A lock id for one editing session: unique, and saying which app and site made it."""
-    return f"{APP_NAME}:{uuid.uuid4().hex}:{site}"
+def new_lock_id(site: str, since: float) -> str:
+    """A lock id for one editing session: unique, and saying which app and site made it and
+    when (``cs3lab:<site>:<epoch seconds>:<random>``). Storages that keep no creation time
+    with a lock (Reva's decomposedfs) still let every reader tell since when it is held."""
+    return f"{APP_NAME}:{site}:{int(since)}:{uuid.uuid4().hex}"
 
 
-def site_of_lock_id(lock_id: str) -> str:
-    parts = lock_id.split(":", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == APP_NAME else ""
+def parse_lock_id(lock_id: str) -> tuple[str, float | None]:
+    """(site, since) of a lock id made by :func:`new_lock_id`; ("", None) for other apps'."""
+    parts = lock_id.split(":")
+    if len(parts) < 4 or parts[0] != APP_NAME or not parts[-2].isdigit():
+        return "", None
+    return ":".join(parts[1:-2]), float(parts[-2])

@@ -13,7 +13,7 @@ from cs3.types.v1beta1 import types_pb2
 from ..cs3.errors import Conflict
 from ..cs3.files import WRITE_LOCK, Files, Lock, ResourceInfo
 from ..cs3.users import UserId, Users
-from .model import APP_NAME, NATIVE, Holder, LockInfo, site_of_lock_id
+from .model import APP_NAME, NATIVE, Holder, LockInfo, parse_lock_id
 
 
 class AlreadyLocked(Exception):
@@ -41,7 +41,7 @@ class NativeLocks:
 
     async def holder_of(self, lock: Lock) -> Holder:
         user = await self.users.get(lock.user) if lock.HasField("user") else None
-        site = site_of_lock_id(lock.lock_id) or self.site
+        site = parse_lock_id(lock.lock_id)[0] or self.site
         if user is None:
             return Holder(lock.user.idp, lock.user.opaque_id, site=site, app=lock.app_name)
         return Holder(
@@ -56,6 +56,7 @@ class NativeLocks:
 
     async def info_of(self, lock: Lock) -> LockInfo:
         since = lock.creation_time.seconds if lock.HasField("creation_time") else None
+        since = since or parse_lock_id(lock.lock_id)[1]
         expires = lock.expiration.seconds if lock.HasField("expiration") else None
         return LockInfo(lock.lock_id, await self.holder_of(lock), since, expires, NATIVE)
 

@@ -270,7 +270,7 @@ class LockService:
                 session.clients[client] = now
                 return await self._state(path, info)
             kind = await self.kind_of(info)
-            lock_id = new_lock_id(self.site)
+            lock_id = new_lock_id(self.site, now)
             mine = LockInfo(lock_id, me, now, now + self.expiry, kind)
             if lock is not None:
                 if not (takeover and lock.holder.key == me.key and lock.holder.app == APP_NAME):
