@@ -60,10 +60,19 @@ def site_n():
     yield from _running("site-n.json")
 
 
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.sites("site-a", "site-n")`` (on a test or a module) runs the test once
+    per site; without it a test runs against site A."""
+    marker = metafunc.definition.get_closest_marker("sites")
+    if marker and "site" in metafunc.fixturenames:
+        metafunc.parametrize("site", marker.args, indirect=True)
+
+
 @pytest.fixture
-def site(site_a):
-    """The site a test runs against (site A unless a module says otherwise)."""
-    return site_a
+def site(request):
+    """The site a test runs against."""
+    name = getattr(request, "param", "site-a")
+    return request.getfixturevalue(name.replace("-", "_"))
 
 
 @pytest.fixture

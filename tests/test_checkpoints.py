@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import api, api_error, text_model
+
+from cs3lab.contents_manager.checkpoints import route_safe_id
+
+pytestmark = pytest.mark.sites("site-a", "site-n")
 
 
 def checkpoint_parts(path: str, checkpoint_id: str = "") -> list[str]:
@@ -31,7 +37,8 @@ async def test_checkpoints_are_cs3_versions_and_restore(jp_fetch, contents):
     listed = await call(jp_fetch, "GET", checkpoint_parts("paper.txt"))
     assert checkpoint["id"] in [c["id"] for c in listed]
     versions = await contents.files.list_versions(contents.home + "/paper.txt")
-    assert {v.key for v in versions} == {c["id"] for c in listed}
+    assert {route_safe_id(v.key) for v in versions} == {c["id"] for c in listed}
+    assert all(re.fullmatch(r"[\w-]+", c["id"]) for c in listed)  # Jupyter's route accepts
 
     await call(jp_fetch, "POST", checkpoint_parts("paper.txt", checkpoint["id"]))
     assert (await api(jp_fetch, "GET", "paper.txt"))["content"] == "draft 1"

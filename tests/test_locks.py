@@ -12,13 +12,18 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import datetime
 
 import nbformat
 import pytest
-from helpers import api, api_error
+from cs3.identity.user.v1beta1 import resources_pb2 as user_res
+from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+from cs3.storage.provider.v1beta1 import resources_pb2 as res
+from cs3.types.v1beta1 import types_pb2
+from helpers import api, api_error, text_model
 from lockers import locker, user_files
 from servers import start_server
-from site_runner import sync_mkdir
+from site_runner import sync_login, sync_mkdir
 from tornado.httpclient import HTTPClientError
 
 from cs3lab.cs3.errors import Conflict, Locked
@@ -33,12 +38,7 @@ SHORT_EXPIRY = 10  # the shortest expiry LockService accepts
 
 
 BACKENDS = {"site-a": "marker", "site-n": "native"}
-
-
-@pytest.fixture(params=["site-a", "site-n"])
-def site(request):
-    """Each test once per backend: markers on site A, native CS3 locks on site N."""
-    return request.getfixturevalue(request.param.replace("-", "_"))
+pytestmark = pytest.mark.sites(*BACKENDS)
 
 
 @pytest.fixture
@@ -87,6 +87,7 @@ async def test_opening_takes_the_lock_and_models_show_it(jp_fetch, site):
     assert state["lock"]["holder"]["display_name"] == "Alice Anders"
     assert state["lock"]["holder"]["site"] == site.name
     assert state["lock"]["backend"] == BACKENDS[site.name]
+    assert abs(datetime.fromisoformat(state["lock"]["since"]).timestamp() - time.time()) < 300
     assert "lock_id" not in json.dumps(state)  # the lock id is the session's secret
 
     model = await api(jp_fetch, "GET", "nb.ipynb", content="0")
@@ -262,6 +263,72 @@ async def test_a_declined_request_tells_the_requester(jp_fetch, site, home):
         state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
         assert state["my_request"] is None
     assert [c["name"] for c in (await api(jp_fetch, "GET", ""))["content"]] == ["nb.ipynb"]
+
+
+async def test_a_non_holder_cannot_restore_a_checkpoint(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)  # a second write keeps a version
+    checkpoints = await jp_fetch("api", "contents", "nb.ipynb", "checkpoints")
+    versions = json.loads(checkpoints.body)
+    assert versions, "the storage kept no version"
+    before = await stored(site, home, "nb.ipynb")
+    async with locker(site, "bob") as bob:
+        await bob.acquire(f"{home}/nb.ipynb", "bob-tab")
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch(
+                "api",
+                "contents",
+                "nb.ipynb",
+                "checkpoints",
+                versions[0]["id"],
+                method="POST",
+                body="",
+            )
+        message = info.value.response.body.decode()
+        assert info.value.code == 423, message
+        assert "Bob Berger" in json.loads(message)["message"]
+    assert await stored(site, home, "nb.ipynb") == before
+
+
+@pytest.mark.sites("site-n")  # site A has no native locks for another app to set
+async def test_a_lock_of_another_cs3_application_makes_the_file_read_only(jp_fetch, site, home):
+    """Another CS3 app (here a plain gRPC client calling itself "wopi") locks the file
+    natively: cs3lab shows it read-only, names the app, refuses to write, and cannot take it."""
+    await api(jp_fetch, "PUT", "notes.txt", text_model("original\n"))
+    channel, stub, metadata = sync_login(site, "bob")
+    with channel:
+        info = stub.Stat(
+            sp.StatRequest(ref=res.Reference(path=f"{home}/notes.txt")), metadata=metadata
+        ).info
+        idp, opaque_id = site.user_id("bob")
+        lock = res.Lock(
+            lock_id="wopi-session-42",
+            type=res.LOCK_TYPE_WRITE,
+            app_name="wopi",
+            user=user_res.UserId(idp=idp, opaque_id=opaque_id, type=1),
+            expiration=types_pb2.Timestamp(seconds=int(time.time()) + 300),
+        )
+        made = stub.SetLock(
+            sp.SetLockRequest(ref=res.Reference(resource_id=info.id), lock=lock), metadata=metadata
+        )
+        assert made.status.code == 1, made.status.message
+        try:
+            model = await api(jp_fetch, "GET", "notes.txt")
+            assert model["writable"] is False
+            assert model["lock"]["holder"]["app"] == "wopi"
+            assert model["lock"]["holder"]["display_name"] == "Bob Berger"
+            code, message = await api_error(jp_fetch, "PUT", "notes.txt", text_model("mine\n"))
+            assert code == 423 and "Bob Berger" in message and "in wopi" in message
+            code, message = await locks_api_error(
+                jp_fetch, "POST", body={"path": "notes.txt", "client": "t", "takeover": True}
+            )
+            assert code == 423 and "wopi" in message
+            assert await stored(site, home, "notes.txt") == b"original\n"
+        finally:
+            stub.Unlock(
+                sp.UnlockRequest(ref=res.Reference(resource_id=info.id), lock=lock),
+                metadata=metadata,
+            )
 
 
 # -- expiry --------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ The mode is probed once per server and remembered.
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import datetime, timezone
 
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
@@ -22,6 +24,20 @@ from .paths import clean_api_path, split
 
 FALLBACK_DIR = ".ipynb_checkpoints"
 FALLBACK_ID = "checkpoint"
+
+
+# jupyter_server routes checkpoint ids matching [\w-]+ only; decomposedfs keys such as
+# "<node id>.REV.2026-12-01T19:07:28.674Z" need an encoding that stays inside that set.
+_ROUTE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def route_safe_id(version_key: str) -> str:
+    """The checkpoint id of a CS3 version key: the key itself where Jupyter's routes accept
+    it, else ``k_`` + its unpadded URL-safe base64."""
+    if _ROUTE_SAFE.fullmatch(version_key):
+        return version_key
+    encoded = base64.urlsafe_b64encode(version_key.encode()).decode().rstrip("=")
+    return f"k_{encoded}"
 
 
 def _version_time(mtime: int) -> datetime:
@@ -83,14 +99,14 @@ class CS3Checkpoints(AsyncCheckpoints):
         with self.manager.errors():
             if await self._mode(path) == "files":
                 return await self._restore_copy(checkpoint_id, path)
-            known = {c["id"] for c in await self._list_versions(path)}
-            if checkpoint_id not in known:
+            keys = {route_safe_id(v.key): v.key for v in await self._versions(path)}
+            if checkpoint_id not in keys:
                 raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
             cs3_path = self.manager.cs3_path(path)
             lock_id = await self.manager.locks.write_lock_id(
                 cs3_path, await self.manager.files.stat(cs3_path)
             )
-            await self.manager.files.restore_version(cs3_path, checkpoint_id, lock_id=lock_id)
+            await self.manager.files.restore_version(cs3_path, keys[checkpoint_id], lock_id=lock_id)
 
     async def delete_checkpoint(self, checkpoint_id, path):
         path = clean_api_path(path)
@@ -122,12 +138,17 @@ class CS3Checkpoints(AsyncCheckpoints):
 
     # -- versions ---------------------------------------------------------------------------
 
-    async def _list_versions(self, path: str) -> list[dict]:
+    async def _versions(self, path: str):
         cs3_path = self.manager.cs3_path(path)
         await self.manager.files.stat(cs3_path)  # 404 for a missing file, not an empty list
         versions = await self.manager.files.list_versions(cs3_path)
-        versions = sorted(versions, key=lambda v: (v.mtime, v.key))
-        return [{"id": v.key, "last_modified": _version_time(v.mtime)} for v in versions]
+        return sorted(versions, key=lambda v: (v.mtime, v.key))
+
+    async def _list_versions(self, path: str) -> list[dict]:
+        return [
+            {"id": route_safe_id(v.key), "last_modified": _version_time(v.mtime)}
+            for v in await self._versions(path)
+        ]
 
     # -- file copies (storages without versions) ---------------------------------------------
 
