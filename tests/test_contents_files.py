@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 
 import nbformat
+import pytest
 from helpers import api, api_error, text_model
 from jupyter_server.services.contents.filemanager import AsyncFileContentsManager
+
+pytestmark = pytest.mark.sites("site-a", "site-n")
 
 
 async def test_root_is_the_cs3_home_and_starts_empty(jp_fetch, site, home):

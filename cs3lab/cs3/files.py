@@ -13,7 +13,7 @@ from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
-from .errors import NotFound, NotSupported
+from .errors import CS3Error, NotFound, NotSupported
 from .transfer import DataTransfer
 
 ResourceInfo = res.ResourceInfo
@@ -109,14 +109,20 @@ class Files:
         )
         response = await self.client.call("InitiateFileUpload", request, path)
         protocol = _pick(response.protocols, path)
-        await self.transfer.put(
-            protocol.upload_endpoint,
-            data,
-            transfer_token=protocol.token,
-            access_token=await self.client.access_token(),
-            lock_id=lock_id,
-            what=path,
-        )
+        try:
+            await self.transfer.put(
+                protocol.upload_endpoint,
+                data,
+                transfer_token=protocol.token,
+                access_token=await self.client.access_token(),
+                lock_id=lock_id,
+                what=path,
+            )
+        except CS3Error:
+            # decomposedfs stores an empty file when the upload is initiated with length 0
+            # and then refuses the (empty) transfer: what counts is what the storage holds.
+            if data or (await self.stat(path)).size != 0:
+                raise
 
     async def download(self, path: str) -> bytes:
         request = sp.InitiateFileDownloadRequest(ref=ref(path))
