@@ -17,7 +17,7 @@ from ..config import CS3Connection
 from ..cs3 import Files
 from ..cs3.errors import Locked, NotFound
 from ..cs3.files import ResourceInfo
-from ..locks import LockService, is_lock_artifact
+from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models
 from .errors import as_http_errors
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
@@ -151,7 +151,7 @@ class CS3ContentsManager(AsyncContentsManager):
         model["type"] = "directory"
         if content:
             children = []
-            entries = await self.files.list(self.cs3_path(path))
+            entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS)
             locks = await self.locks.locks_in(entries)
             me = (await self.locks.me())[0] if locks else None
             for child in entries:

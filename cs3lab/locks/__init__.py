@@ -2,6 +2,14 @@
 folders where the storage has none), edit requests and hand-over."""
 
 from .model import APP_NAME, Holder, LockInfo, LockState
-from .service import LockService, is_lock_artifact
+from .service import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 
-__all__ = ["APP_NAME", "Holder", "LockInfo", "LockService", "LockState", "is_lock_artifact"]
+__all__ = [
+    "APP_NAME",
+    "LISTING_METADATA_KEYS",
+    "Holder",
+    "LockInfo",
+    "LockService",
+    "LockState",
+    "is_lock_artifact",
+]

@@ -59,6 +59,10 @@ RESERVATION_SECONDS = 60
 HIDDEN_PREFIXES = (marker_mod.PREFIX, request_mod.PREFIX)
 
 
+# The arbitrary metadata a folder listing must ask for to carry the lock state of its files.
+LISTING_METADATA_KEYS = (marker_mod.METADATA_KEY,)
+
+
 def is_lock_artifact(name: str) -> bool:
     """Names of cs3lab's own lock and request markers, never shown as files."""
     return name.startswith(HIDDEN_PREFIXES)
