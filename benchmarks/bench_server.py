@@ -2,7 +2,10 @@
 
 Configured like a deployment (a ``jupyter_server_config.json`` in ``$JUPYTER_CONFIG_DIR``,
 written by run.py), plus one thing: the CS3 calls of cs3lab's contents manager are counted
-(see calls.py) and readable at ``GET {base_url}bench/cs3-calls`` with the server's token.
+(see calls.py) and readable at ``GET {base_url}bench/cs3-calls`` with the server's token; and
+``POST {base_url}bench/lock-sessions?refreshed=old|now`` sets when the server's lock sessions
+last refreshed the storage (LockService's private ``Session.refreshed``: 0 or now), so that the
+next heartbeat does or does not refresh the storage's lock (the "refresh" rows).
 Also runs the reference server (Jupyter's FileContentsManager), where nothing is counted.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -32,15 +36,30 @@ class CallsHandler(JupyterHandler):
         self.finish(json.dumps(dict(COUNTS)))
 
 
+class LockSessionsHandler(JupyterHandler):
+    @web.authenticated
+    def post(self) -> None:
+        value = self.get_query_argument("refreshed")
+        if value not in ("old", "now"):
+            raise web.HTTPError(400, "refreshed=old|now")
+        sessions = self.contents_manager.locks._sessions  # private: a benchmark hook only
+        for session in sessions.values():
+            session.refreshed = 0.0 if value == "old" else time.time()
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"sessions": len(sessions)}))
+
+
 def main() -> None:
     app = ServerApp.instance()
     app.initialize(argv=[])
     files = getattr(app.contents_manager, "files", None)
     if files is not None:  # cs3lab's manager (the stock reference server has none)
         calls.instrument_files(files, COUNTS)
-    app.web_app.add_handlers(
-        ".*$", [(url_path_join(app.base_url, "bench", "cs3-calls"), CallsHandler)]
-    )
+    handlers = [(url_path_join(app.base_url, "bench", "cs3-calls"), CallsHandler)]
+    if files is not None:
+        sessions = url_path_join(app.base_url, "bench", "lock-sessions")
+        handlers.append((sessions, LockSessionsHandler))
+    app.web_app.add_handlers(".*$", handlers)
     app.start()
 
 
