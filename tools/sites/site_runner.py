@@ -10,6 +10,13 @@ secrets (user passwords included: they exist only in that directory and in memor
 revad and waits until it answers a real ``Authenticate`` call. :meth:`Site.stop` ends the
 process and removes the directory.
 
+A site may run several revad processes (``"extra_templates"``: configs rendered with the
+same values and ports, each started as a process of its own, for services whose gRPC APIs
+clash in one server), and sites may federate through OCM: :func:`start_federation` starts
+several sites at once, with their ports chosen up front, and gives each the same OCM
+providers file (``$ocm_providers_file``) naming every site's domain and the real address of
+its OCM API (site-fa.json, site-fb.json).
+
 Used by the test fixtures (tests/conftest.py) and by the demo (scripts/demo.py). Named
 site_runner, not site, so it never shadows Python's own `site` module.
 """
@@ -72,6 +79,9 @@ class Site:
     shared_path: str = ""  # a project space all users share (site-n), see `shared`
     process: subprocess.Popen | None = None
     log_file: Path | None = None
+    # Further revad processes of the site (extra_templates), config path -> process.
+    extra_processes: dict[Path, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)  # every $..._port of the configs
 
     @property
     def gateway(self) -> str:
@@ -113,27 +123,55 @@ class Site:
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_file or not self.log_file.exists():
             return "(no revad log)"
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        for config in self.extra_processes:
+            log = config.with_suffix(".log")
+            if log.exists():
+                text = log.read_text(errors="replace").splitlines()[-lines // 3 :]
+                tail += f"\n--- {log.name}\n" + "\n".join(text)
+        return tail
+
+    @property
+    def ocm_endpoint(self) -> str:
+        """Base URL of the site's OCM API (ocmd on the main HTTP server)."""
+        return f"http://127.0.0.1:{self.http_port}/ocm/"
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return (
+            self.process is not None
+            and self.process.poll() is None
+            and all(p.poll() is None for p in self.extra_processes.values())
+        )
 
     def stop(self, remove: bool = True) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        for process in [*self.extra_processes.values(), self.process]:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in [*self.extra_processes.values(), self.process]:
+            if process is None:
+                continue
             try:
-                self.process.wait(timeout=10)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+                process.kill()
+                process.wait(timeout=10)
         if remove:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one this process handed out before (sites started
+    together pick all their ports before any revad binds one)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 @functools.cache
@@ -220,6 +258,73 @@ def start_site(
     seed_homes: bool = True,
 ) -> Site:
     desc = description if isinstance(description, dict) else load_description(description)
+    site, values, templates = _prepare_site(desc, log_level, token_expires)
+    if "$ocm_providers_file" in "".join(t.template for t in templates.values()):
+        _write_providers_file([(site, desc)])
+    return _start_prepared(site, desc, values, templates, seed_homes)
+
+
+def start_federation(
+    descriptions: list[str | Path | dict],
+    *,
+    log_level: str = "info",
+    token_expires: int = 3600,
+    seed_homes: bool = True,
+) -> list[Site]:
+    """Start several sites that know each other through OCM: all ports are chosen first, so
+    one providers file (each site's domain and the real address of its OCM API) can be
+    given to all of them; then the sites start as :func:`start_site` starts one."""
+    descs = [d if isinstance(d, dict) else load_description(d) for d in descriptions]
+    prepared = [_prepare_site(desc, log_level, token_expires) for desc in descs]
+    _write_providers_file(
+        [(site, desc) for (site, _, _), desc in zip(prepared, descs, strict=True)]
+    )
+    started: list[Site] = []
+    try:
+        for (site, values, templates), desc in zip(prepared, descs, strict=True):
+            started.append(_start_prepared(site, desc, values, templates, seed_homes))
+    except Exception:
+        for site in started:
+            site.stop()
+        raise
+    return started
+
+
+def ocm_provider(site: Site, desc: dict | None = None) -> dict:
+    """The entry of ``site`` in an OCM providers file (Reva's json provider authorizer)."""
+    host = f"127.0.0.1:{site.http_port}"
+    return {
+        "name": site.name,
+        "full_name": (desc or {}).get("full_name", site.name),
+        "organization": (desc or {}).get("organization", site.name),
+        "domain": site.domain,
+        "homepage": f"http://{host}",
+        "description": f"cs3lab test site {site.name}",
+        "services": [
+            {
+                "endpoint": {
+                    "type": {"name": "OCM", "description": f"{site.name} Open Cloud Mesh API"},
+                    "name": f"{site.name} - OCM API",
+                    "path": site.ocm_endpoint,
+                    "is_monitored": True,
+                },
+                "api_version": "0.0.1",
+                "host": host,
+            }
+        ],
+    }
+
+
+def _write_providers_file(sites: list[tuple[Site, dict]]) -> None:
+    providers = [ocm_provider(site, desc) for site, desc in sites]
+    for site, _ in sites:
+        (site.workdir / "ocm-providers.json").write_text(json.dumps(providers, indent=1))
+
+
+def _prepare_site(
+    desc: dict, log_level: str, token_expires: int
+) -> tuple[Site, dict, dict[str, string.Template]]:
+    """The site's temp dir, users, ports and template values; nothing started yet."""
     workdir = Path(tempfile.mkdtemp(prefix=f"cs3lab-{desc['name']}-"))
     # decomposedfs (ocis) makes a user's opaque id the id of their personal space and splits
     # it into 2-character folders: ids shorter than 9 characters break it (site-n.json).
@@ -268,14 +373,32 @@ def start_site(
         "groups_file": str(workdir / "groups.json"),
         "token_expires": token_expires,
         "projects_path": desc.get("projects_path", "/projects"),
-    }
-    template = string.Template((HERE / desc["template"]).read_text())
-    # Every other $..._port of the template (a service on an address of its own) gets a port.
-    for name in set(re.findall(r"\$(\w+_port)\b", template.template)) - set(values):
+        "domain": desc["domain"],
+        "ocm_providers_file": str(workdir / "ocm-providers.json"),
+    } | desc.get("template_values", {})
+    # The main config (revad.toml), then any further ones (one revad process each).
+    templates = {"revad.toml": string.Template((HERE / desc["template"]).read_text())}
+    for extra in desc.get("extra_templates", []):
+        templates[f"revad-{Path(extra).stem.removeprefix('revad-')}.toml"] = string.Template(
+            (HERE / extra).read_text()
+        )
+    # Every other $..._port of the templates (a service on an address of its own) gets a port.
+    text = "".join(t.template for t in templates.values())
+    for name in sorted(set(re.findall(r"\$(\w+_port)\b", text)) - set(values)):
         values[name] = free_port()
-    config = workdir / "revad.toml"
-    config.write_text(template.substitute(values))
-    _launch(site, config)
+    site.ports = {k: v for k, v in values.items() if k.endswith("_port")}
+    return site, values, templates
+
+
+def _start_prepared(
+    site: Site, desc: dict, values: dict, templates: dict[str, string.Template], seed_homes: bool
+) -> Site:
+    workdir = site.workdir
+    users = site.users
+    for name, template in templates.items():
+        log_file = site.log_file if name == "revad.toml" else workdir / f"{Path(name).stem}.log"
+        (workdir / name).write_text(template.substitute(values | {"log_file": str(log_file)}))
+    _launch(site, workdir / "revad.toml")
     if seed_homes:
         try:
             for username in users:
@@ -348,18 +471,36 @@ def _seed_shared_space(site: Site, name: str) -> None:
                 raise RuntimeError(f"cannot add {username} to {name}: {added.status.message}")
 
 
+def _spawn(site: Site, config: Path) -> subprocess.Popen:
+    stdout = open(site.workdir / f"{config.stem}.stdout", "ab")
+    try:
+        return subprocess.Popen(
+            [
+                str(revad_binary(site.reva)),
+                "-c",
+                str(config),
+                "-p",
+                str(config.with_suffix(".pid")),
+            ],
+            cwd=site.workdir,
+            env=REVAD_LAUNCH_ENV.get(site.reva, {}) | dict(os.environ),
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        stdout.close()  # the child holds its own copy
+
+
 def _launch(site: Site, config: Path) -> None:
-    binary = revad_binary(site.reva)
-    stdout = open(site.workdir / "revad.stdout", "ab")
-    site.process = subprocess.Popen(
-        [str(binary), "-c", str(config), "-p", str(site.workdir / "revad.pid")],
-        cwd=site.workdir,
-        env=REVAD_LAUNCH_ENV.get(site.reva, {}) | dict(os.environ),
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    stdout.close()  # the child holds its own copy
+    """Start the site's main revad (``config``) and any further ones (the other revad*.toml
+    of its directory), then wait until the site answers."""
+    site.process = _spawn(site, config)
+    site.extra_processes = {
+        extra: _spawn(site, extra)
+        for extra in sorted(site.workdir.glob("revad-*.toml"))
+        if extra != config
+    }
     try:
         _wait_ready(site)
     except Exception:
@@ -398,12 +539,25 @@ def _wait_ready(site: Site) -> None:
                     timeout=2,
                 )
                 if res.status.code == 1:  # CODE_OK
-                    return
+                    break
                 last = f"{res.status.code} {res.status.message}"
             except grpc.RpcError as err:
                 last = f"{err.code().name}"
             time.sleep(0.2)
-    raise TimeoutError(f"revad at {site.gateway} not ready after {READY_TIMEOUT}s: {last}")
+        else:
+            raise TimeoutError(f"revad at {site.gateway} not ready after {READY_TIMEOUT}s: {last}")
+    # The site's further revad processes: each of the site's ports accepts connections.
+    for name, port in site.ports.items() if site.extra_processes else ():
+        while True:
+            if not site.alive():
+                raise RuntimeError(f"a revad process of {site.name} exited")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{site.name}: nothing listens on {name} {port}") from None
+                time.sleep(0.1)
 
 
 def sync_login(site: Site, username: str):
@@ -474,7 +628,9 @@ def sync_upload(site: Site, username: str, path: str, data: bytes, lock_id: str 
         )
         if init.status.code != 1:
             raise RuntimeError(f"cannot upload {path}: {init.status.message}")
-        protocol = next(p for p in init.protocols if p.protocol == "simple")
+        # "simple" on storage providers, "spaces" on some (the ocmreceived storage at /ocm).
+        by_name = {p.protocol: p for p in init.protocols}
+        protocol = by_name.get("simple") or by_name["spaces"]
         request = urllib.request.Request(protocol.upload_endpoint, data=data, method="PUT")
         request.add_header("X-Reva-Transfer", protocol.token)
         request.add_header("x-access-token", dict(metadata)["x-access-token"])
