@@ -59,8 +59,10 @@ RESERVATION_SECONDS = 60
 HIDDEN_PREFIXES = (marker_mod.PREFIX, request_mod.PREFIX)
 
 
-# The arbitrary metadata a folder listing must ask for to carry the lock state of its files.
-LISTING_METADATA_KEYS = (marker_mod.METADATA_KEY,)
+# The metadata a folder listing must ask for to carry the lock state of its files: the
+# markers' key, and "lockdiscovery", without which decomposedfs leaves out ResourceInfo.lock
+# as soon as any key is named.
+LISTING_METADATA_KEYS = (marker_mod.METADATA_KEY, "lockdiscovery")
 
 
 def is_lock_artifact(name: str) -> bool:
