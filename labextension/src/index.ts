@@ -7,6 +7,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 // The status item is shown as soon as the application starts.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { SessionStatusItem } from './statusItem';
+import { lockBadgesPlugin, locksPlugin } from './locks/plugin';
 
 /**
  * Shows in the status bar which CS3 user and site the session is connected to.
@@ -30,4 +31,4 @@ const sessionStatus: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [sessionStatus];
+export default [sessionStatus, locksPlugin, lockBadgesPlugin];
