@@ -52,6 +52,9 @@ class CS3LabApp(ExtensionApp):
         )
         if self.locks is not None:
             self.handlers.extend(lock_handlers(API_PREFIX, self.locks))
+            from .merge.handlers import merge_handlers
+
+            self.handlers.extend(merge_handlers(API_PREFIX, self.serverapp.contents_manager))
 
     async def stop_extension(self) -> None:
         if self._owns_files:
