@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import pytest
 from helpers import api, api_error, text_model
 from lockers import locker
@@ -306,3 +307,95 @@ async def test_invalid_notebook_on_either_side_is_400(jp_fetch):
     status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": copy2})
     assert status == 400 and "original" in message and "not a valid notebook" in message
     assert (await api(jp_fetch, "GET", "nb2.ipynb", type="file"))["content"] == '{"cells": 3}'
+
+
+# -- two users: a lock held by bob, an original bob may only read ---------------------------
+
+
+def service_of(contents, site):
+    from cs3lab.merge.service import MergeService
+
+    return MergeService(contents, site=site.name)
+
+
+async def test_bob_holding_a_shared_original_gets_423_naming_him(jp_fetch, contents, site):
+    """The original in the folder all users share (site N: project space /projects/common)."""
+    import uuid
+
+    from site_runner import sync_upload
+
+    original = f"{site.shared}/m-{uuid.uuid4().hex[:8]}.ipynb"
+    sync_upload(
+        site, "alice", original, nbformat.writes(nbformat.from_dict(nb_of("a", "b"))).encode()
+    )
+    made = await service_of(contents, site).copy(original, contents.home + "/mine.ipynb")
+    assert made["origin"]["path"] == original
+    await edit(jp_fetch, "mine.ipynb", set_source(1, "b = 'copy'"))
+    before = await contents.files.download(original)
+    async with locker(site, "bob") as bob:
+        await bob.acquire(original, "tab")
+        status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": "mine.ipynb"})
+    assert status == 423 and "Bob Berger" in message
+    assert await contents.files.download(original) == before
+
+
+def _viewer_space(site, name: str, reader: str) -> str:
+    """A project space of alice's in which ``reader`` may read but not write (site N)."""
+    from cs3.identity.user.v1beta1 import resources_pb2 as user_res
+    from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+    from cs3.storage.provider.v1beta1 import provider_api_pb2_grpc as sp_grpc
+    from cs3.storage.provider.v1beta1 import resources_pb2 as res
+    from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces
+    from site_runner import sync_login
+
+    viewer = res.ResourcePermissions(
+        stat=True,
+        get_path=True,
+        initiate_file_download=True,
+        list_container=True,
+        list_file_versions=True,
+        get_quota=True,
+    )
+    channel, stub, metadata = sync_login(site, "alice")
+    with channel:
+        made = stub.CreateStorageSpace(
+            spaces.CreateStorageSpaceRequest(type="project", name=name), metadata=metadata
+        )
+        assert made.status.code == 1, made.status.message
+        idp, opaque_id = site.user_id(reader)
+        grantee = res.Grantee(
+            type=res.GRANTEE_TYPE_USER,
+            user_id=user_res.UserId(idp=idp, opaque_id=opaque_id, type=1),
+        )
+        added = sp_grpc.ProviderAPIStub(channel).AddGrant(
+            sp.AddGrantRequest(
+                ref=res.Reference(resource_id=made.storage_space.root),
+                grant=res.Grant(grantee=grantee, permissions=viewer),
+            ),
+            metadata=metadata,
+        )
+        assert added.status.code == 1, added.status.message
+    return f"/projects/{name}"
+
+
+@pytest.mark.sites("site-n")
+@pytest.mark.parametrize("user", ["bob"])
+async def test_merge_by_a_user_who_may_not_write_the_original_is_403(jp_fetch, contents, site):
+    """Site N only: Reva v3's local driver has no permissions (everyone may write everything)
+    and on site N alice's personal home is invisible to bob (404), so the original is in a
+    project space of alice's where bob is a viewer."""
+    import uuid
+
+    from site_runner import sync_upload
+
+    space = _viewer_space(site, f"ro-{uuid.uuid4().hex[:8]}", "bob")
+    original = f"{space}/report.ipynb"
+    sync_upload(
+        site, "alice", original, nbformat.writes(nbformat.from_dict(nb_of("a", "b"))).encode()
+    )
+    await service_of(contents, site).copy(original, contents.home + "/report.ipynb")
+    await edit(jp_fetch, "report.ipynb", set_source(1, "b = 'bob'"))
+    before = await contents.files.download(original)
+    status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": "report.ipynb"})
+    assert status == 403 and "not write" in message
+    assert await contents.files.download(original) == before
