@@ -10,6 +10,8 @@ from .contents_manager import CS3ContentsManager
 from .locks.handlers import lock_handlers
 from .session.handlers import SessionHandler
 from .session.service import SessionService
+from .sharing.config import build_sharing
+from .sharing.handlers import sharing_handlers
 
 API_PREFIX = "cs3lab/api"
 
@@ -38,6 +40,12 @@ class CS3LabApp(ExtensionApp):
         self.session_service = SessionService(self.connection, self.files)
         # Locks, like every capability below, need CS3 as the contents manager.
         self.locks = contents.locks if isinstance(contents, CS3ContentsManager) else None
+        # Sharing too (its service also puts share state into the contents' listings).
+        self.sharing = (
+            build_sharing(self.serverapp, contents, self.log)
+            if isinstance(contents, CS3ContentsManager)
+            else None
+        )
 
     def initialize_handlers(self) -> None:
         # ExtensionApp prefixes every pattern with the server's base_url itself.
@@ -55,6 +63,8 @@ class CS3LabApp(ExtensionApp):
             from .merge.handlers import merge_handlers
 
             self.handlers.extend(merge_handlers(API_PREFIX, self.serverapp.contents_manager))
+        if self.sharing is not None:
+            self.handlers.extend(sharing_handlers(API_PREFIX, self.sharing))
 
     async def stop_extension(self) -> None:
         if self._owns_files:

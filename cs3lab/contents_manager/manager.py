@@ -153,6 +153,9 @@ class CS3ContentsManager(AsyncContentsManager):
             children = []
             entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS)
             locks = await self.locks.locks_in(entries)
+            # Share state (set by cs3lab.sharing): a fixed number of calls per listing.
+            share_state = getattr(self, "share_state", None)
+            shares = await share_state(entries) if share_state is not None else {}
             me = (await self.locks.me())[0] if locks else None
             for child in entries:
                 name = posixpath.basename(child.path.rstrip("/"))
@@ -163,6 +166,7 @@ class CS3ContentsManager(AsyncContentsManager):
                 child_path = f"{path}/{name}" if path else name
                 model_ = self._listing_model(child_path, child)
                 self._apply_lock(model_, self.cs3_path(child_path), locks.get(name), me)
+                model_["share"] = shares.get((child.id.storage_id, child.id.opaque_id))
                 children.append(model_)
             model["content"] = children
             model["format"] = "json"
