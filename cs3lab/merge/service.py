@@ -62,8 +62,10 @@ def kind_of(path: str, *datas: bytes) -> str:
 
 def parse_notebook(data: bytes, what: str) -> dict:
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        invalid: dict = {}
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4, capture_validation_error=invalid)
+        if invalid.get("ValidationError") is not None:
+            raise invalid["ValidationError"]
     except Exception as err:  # nbformat raises many types
         raise InvalidNotebook(
             f"{what} is not a valid notebook ({_short(err)}). Nothing was written."
