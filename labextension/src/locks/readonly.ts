@@ -82,23 +82,37 @@ class BaseReadOnly implements IReadOnlyView {
   }
 
   restoreScroll(offset: number): void {
-    // The reloaded content is laid out over a few frames (notebook cells are
-    // rendered lazily): set the offset until it stays put, for up to 2 s.
+    // The reloaded content is laid out over a while (notebook cells are
+    // rendered lazily): set the offset until the content is tall enough and
+    // the offset stays put, for up to 10 s, unless the user scrolls first.
+    const node = this.scroller();
+    if (!node) {
+      return;
+    }
     let stable = 0;
+    let cancelled = false;
+    const cancel = () => {
+      cancelled = true;
+    };
+    const events = ['wheel', 'mousedown', 'keydown', 'touchstart'];
+    events.forEach(type => node.addEventListener(type, cancel, { once: true }));
     const started = performance.now();
     const step = () => {
-      const node = this.scroller();
-      if (!node || this.isDisposed) {
+      if (cancelled || this.isDisposed || performance.now() - started > 10000) {
+        events.forEach(type => node.removeEventListener(type, cancel));
         return;
       }
+      const reachable = node.scrollHeight - node.clientHeight >= offset - 1;
       if (Math.abs(node.scrollTop - offset) > 1) {
         node.scrollTop = offset;
         stable = 0;
-      } else {
+      } else if (reachable) {
         stable++;
       }
-      if (stable < 10 && performance.now() - started < 2000) {
+      if (stable < 20) {
         requestAnimationFrame(step);
+      } else {
+        events.forEach(type => node.removeEventListener(type, cancel));
       }
     };
     requestAnimationFrame(step);

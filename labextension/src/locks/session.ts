@@ -22,6 +22,7 @@ import {
   requestEdit,
   withdrawRequest
 } from './api';
+import { applyInPlace } from './follow';
 
 /**
  * Where this browser tab stands with one document:
@@ -352,9 +353,63 @@ export class LockSession implements IDisposable {
       this._changed.emit();
       return;
     }
+    if (await this._updateInPlace()) {
+      this._newerVersion = false;
+      this._changed.emit();
+      return;
+    }
     await this._reload();
     this._newerVersion = false;
     this._changed.emit();
+  }
+
+  /** Follow a save without reloading the view (see follow.ts); false if it cannot. */
+  private async _updateInPlace(): Promise<boolean> {
+    const type = this.context.contentsModel?.type;
+    if (!this.context.isReady || (type !== 'notebook' && type !== 'file')) {
+      return false;
+    }
+    let stored: Contents.IModel;
+    try {
+      stored = await this._contents.get(this._path, {
+        type,
+        format: type === 'notebook' ? 'json' : 'text',
+        content: true
+      });
+    } catch {
+      return false;
+    }
+    if (this._isDisposed) {
+      return true;
+    }
+    // The context's contents model says whether the document can be saved
+    // (writable) and what was loaded (last_modified); only a reload updates
+    // it publicly, and a reload re-renders every cell and loses the scroll
+    // position. Without this (private) method, reload.
+    const context = this.context as unknown as {
+      _updateContentsModel?: (model: Contents.IModel) => void;
+    };
+    if (typeof context._updateContentsModel !== 'function') {
+      return false;
+    }
+    this._reverting = true;
+    try {
+      if (!applyInPlace(this.context.model, stored.content, stored.format)) {
+        return false;
+      }
+      context._updateContentsModel(stored);
+      this.context.model.dirty = false;
+      this._lastModified = stored.last_modified;
+      return true;
+    } catch (error) {
+      console.warn(
+        'cs3lab: could not follow the save in place, reloading',
+        error
+      );
+      return false;
+    } finally {
+      this._reverting = false;
+    }
   }
 
   private async _reload(): Promise<void> {
