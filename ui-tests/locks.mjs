@@ -1,0 +1,416 @@
+#!/usr/bin/env node
+// Write locks in the browser: two users (alice, bob) on two Jupyter servers, in two browser
+// contexts of Debian's headless Chromium, open the same CS3 notebook.
+//   1. alice opens it and holds the lock;
+//   2. bob sees a lock badge (tooltip naming Alice) in his file browser, opens the notebook:
+//      a banner names Alice Anders, and typing or cell commands change nothing;
+//   3. bob requests edit; alice is notified and hands over; bob is told and edits, alice's
+//      view becomes read-only;
+//   4. bob types and saves; alice's read-only view follows (the new text, same scroll offset);
+//   5. bob's browser goes offline (heartbeats stop); after the lock expires alice's banner
+//      offers "Edit now"; she takes it and edits; bob, back online, is told he lost it.
+// Prints the markers typed, for the pytest wrapper to check the stored notebook.
+//
+// Environment:
+//   CS3LAB_ALICE_URL, CS3LAB_ALICE_TOKEN   alice's JupyterLab (…/lab) and token (required)
+//   CS3LAB_BOB_URL, CS3LAB_BOB_TOKEN       bob's (required)
+//   CS3LAB_NOTEBOOK                        the notebook, in both file browsers' root
+//   CS3LAB_SCROLL_CELL                     index of the cell bob edits and alice looks at (20)
+//   CS3LAB_EXPIRY_SECONDS                  the servers' lock expiry (10)
+//   CS3LAB_SCREENSHOT_DIR                  where locks-*.png go (default ui-tests/test-results)
+//   CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS     browser binary; bound of every single wait (60000)
+// Both servers must run with --LabApp.expose_app_in_browser=True.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from './chromium.mjs';
+
+const env = process.env;
+const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'shared.ipynb';
+const SCROLL_CELL = Number(env.CS3LAB_SCROLL_CELL || 20);
+const EXPIRY_MS = 1000 * Number(env.CS3LAB_EXPIRY_SECONDS || 10);
+const SHOTS =
+  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
+const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 60_000);
+const TAG = randomBytes(3).toString('hex');
+const MARKERS = {
+  ignored: `bob-readonly-${TAG}`,
+  bob: `bob-edit-${TAG}`,
+  alice: `alice-edit-${TAG}`
+};
+
+const log = msg => console.log(`[locks] ${msg}`);
+class Failure extends Error {}
+const check = (ok, reason) => {
+  if (!ok) throw new Failure(reason);
+};
+
+async function waitInPage(page, reason, fn, arg, timeout = TIMEOUT) {
+  try {
+    return await page.waitForFunction(fn, arg, { timeout, polling: 250 });
+  } catch (error) {
+    throw new Failure(`${reason} (not within ${timeout} ms: ${error.message.split('\n')[0]})`);
+  }
+}
+
+async function screenshot(page, name) {
+  // JupyterLab asks whether to fetch Jupyter news: answer No (it covers the other toasts).
+  const news = page.locator('.Toastify__toast', { hasText: 'official Jupyter news' });
+  if (await news.isVisible()) {
+    await news.getByRole('button', { name: 'No', exact: true }).click({ timeout: TIMEOUT });
+    await news.waitFor({ state: 'hidden', timeout: TIMEOUT }).catch(() => {});
+  }
+  const file = join(SHOTS, `locks-${name}.png`);
+  await page.screenshot({ path: file, timeout: TIMEOUT });
+  log(`screenshot ${file}`);
+}
+
+async function openLab(page, base, token) {
+  const url = new URL(base);
+  url.searchParams.set('token', token);
+  url.searchParams.set('reset', '');
+  await page.goto(url.href, { timeout: TIMEOUT });
+  await waitInPage(page, 'JupyterLab did not start', () => window.jupyterapp !== undefined);
+  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
+}
+
+function fileRow(page, name) {
+  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  return page
+    .locator('.jp-DirListing-content .jp-DirListing-item')
+    .filter({ has: page.locator('.jp-DirListing-itemText', { hasText: exact }) });
+}
+
+/** Opens the notebook from the file browser; waits until it is loaded and its kernel idle. */
+async function openNotebook(page, name) {
+  await fileRow(page, name).dblclick({ timeout: TIMEOUT });
+  await waitInPage(
+    page,
+    `${name} did not open`,
+    path => {
+      const widget = window.jupyterapp.shell.currentWidget;
+      return widget?.context?.path === path && widget.context.isReady;
+    },
+    name
+  );
+  await waitInPage(page, `the kernel of ${name} did not become idle`, () => {
+    const sessionContext = window.jupyterapp.shell.currentWidget.sessionContext;
+    const kernel = sessionContext.session?.kernel;
+    return sessionContext.isReady && (!kernel || kernel.status === 'idle');
+  });
+}
+
+/** Waits until the current document's lock mode (data-cs3lab-lock-mode) is `mode`. */
+async function waitMode(page, who, mode, timeout = TIMEOUT) {
+  await waitInPage(
+    page,
+    `${who}'s notebook did not get to lock mode "${mode}"`,
+    mode => window.jupyterapp.shell.currentWidget?.node.dataset.cs3labLockMode === mode,
+    mode,
+    timeout
+  );
+}
+
+const banner = page => page.locator('.jp-NotebookPanel:visible .cs3lab-LockBanner');
+const bannerButton = (page, action) =>
+  banner(page).locator(`button[data-cs3lab-action="${action}"]`);
+
+/** What the current notebook holds: cell count, sources, dirty, the cells' editors' state. */
+function notebookState(page) {
+  return page.evaluate(() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const cells = panel.content.model.cells;
+    const sources = [];
+    for (let i = 0; i < cells.length; i++) sources.push(cells.get(i).sharedModel.getSource());
+    return {
+      count: cells.length,
+      sources,
+      dirty: panel.context.model.dirty,
+      readOnlyCells: panel.content.widgets.filter(cell => cell.readOnly).length,
+      scrollTop: panel.content.outerNode.scrollTop
+    };
+  });
+}
+
+/** Scrolls the notebook so that cell `index` is at the top; returns the scroll offset. */
+async function scrollToCell(page, index) {
+  return page.evaluate(async index => {
+    const notebook = window.jupyterapp.shell.currentWidget.content;
+    await notebook.scrollToItem(index, 'start');
+    await new Promise(resolve => setTimeout(resolve, 300));
+    return notebook.outerNode.scrollTop;
+  }, index);
+}
+
+/** Clicks into cell `index`'s editor and types `text` at its end. */
+async function typeInCell(page, index, text) {
+  await page.evaluate(async index => {
+    const notebook = window.jupyterapp.shell.currentWidget.content;
+    await notebook.scrollToItem(index, 'center');
+  }, index);
+  const editor = page
+    .locator('.jp-NotebookPanel:visible .jp-Cell')
+    .nth(index)
+    .locator('.cm-content');
+  await editor.click({ timeout: TIMEOUT });
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(text);
+}
+
+async function storedNotebook(base, token) {
+  const url = new URL(`api/contents/${encodeURIComponent(NOTEBOOK)}`, base.replace(/lab\/?$/, ''));
+  const response = await fetch(url, { headers: { Authorization: `token ${token}` } });
+  check(response.ok, `GET ${url} answered ${response.status}`);
+  return (await response.json()).content;
+}
+
+const toast = (page, text) => page.locator('.Toastify__toast', { hasText: text }).first();
+
+async function run(alice, bob, servers) {
+  // 1. alice opens the notebook and holds its lock.
+  log(`alice opens ${NOTEBOOK}`);
+  await openLab(alice, servers.alice.url, servers.alice.token);
+  await openNotebook(alice, NOTEBOOK);
+  await waitMode(alice, 'alice', 'editing');
+  check(!(await banner(alice).isVisible()), 'alice (the holder) sees a lock banner');
+  await screenshot(alice, '1-alice-holds');
+
+  // 2. bob: the badge, the banner, typing changes nothing.
+  log('bob opens JupyterLab: the badge on the notebook');
+  await openLab(bob, servers.bob.url, servers.bob.token);
+  const badge = fileRow(bob, NOTEBOOK).locator('.cs3lab-LockBadge');
+  await badge.waitFor({ state: 'visible', timeout: TIMEOUT });
+  const badgeTitle = await badge.getAttribute('title');
+  log(`badge title: ${badgeTitle}`);
+  check(/^Locked by Alice Anders \(site-a\) since /.test(badgeTitle), `badge title: ${badgeTitle}`);
+  await badge.hover();
+  await screenshot(bob, '2-bob-badge');
+
+  log('bob opens the notebook: read-only, with the banner');
+  await openNotebook(bob, NOTEBOOK);
+  await waitMode(bob, 'bob', 'readonly');
+  await banner(bob).waitFor({ state: 'visible', timeout: TIMEOUT });
+  const bannerText = await banner(bob).innerText();
+  log(`bob's banner: ${bannerText.replace(/\n/g, ' | ')}`);
+  check(/Alice Anders \(site-a\) is editing this since/.test(bannerText), `banner: ${bannerText}`);
+  await screenshot(bob, '3-bob-readonly');
+  const before = await notebookState(bob);
+  check(
+    before.readOnlyCells === before.count,
+    `only ${before.readOnlyCells} of ${before.count} cells are read-only`
+  );
+
+  log('bob types into a cell and tries cell commands (a, b, d d, x, Shift+Enter)');
+  await typeInCell(bob, 1, MARKERS.ignored);
+  await bob.keyboard.press('Shift+Enter');
+  await bob.keyboard.press('Escape');
+  for (const key of ['a', 'b', 'd', 'd', 'x', 'm', 'Control+v', 'Control+z']) {
+    await bob.keyboard.press(key);
+  }
+  await bob.waitForTimeout(1000);
+  const after = await notebookState(bob);
+  check(
+    after.count === before.count,
+    `bob's commands changed the cell count ${before.count} -> ${after.count}`
+  );
+  check(
+    JSON.stringify(after.sources) === JSON.stringify(before.sources),
+    `bob's typing changed the cells: ${after.sources[0]}`
+  );
+  check(!after.dirty, "bob's read-only notebook is dirty");
+  const rendered = await bob.locator('.jp-NotebookPanel:visible .jp-Cell').first().innerText();
+  check(!rendered.includes(MARKERS.ignored), `bob's first cell shows ${MARKERS.ignored}`);
+  const stored = await storedNotebook(servers.alice.url, servers.alice.token);
+  check(
+    !JSON.stringify(stored).includes(MARKERS.ignored),
+    'the stored notebook has what bob typed read-only'
+  );
+  await screenshot(bob, '3b-bob-typed-nothing');
+
+  // 3. Request edit, hand-over.
+  log('bob requests edit');
+  await bannerButton(bob, 'request').click({ timeout: TIMEOUT });
+  await bannerButton(bob, 'withdraw').waitFor({ state: 'visible', timeout: TIMEOUT });
+  check(
+    /request to edit is pending/.test(await banner(bob).innerText()),
+    'no "pending" in the banner'
+  );
+  await screenshot(bob, '4-bob-requested');
+
+  log('alice is asked');
+  const request = toast(alice, 'Bob Berger (site-a) asks to edit');
+  await request.waitFor({ state: 'visible', timeout: 15_000 });
+  await alice.waitForTimeout(1000); // the toast slides in
+  await screenshot(alice, '5-alice-asked');
+  await request.getByRole('button', { name: 'Hand over', exact: true }).click({ timeout: TIMEOUT });
+  await waitMode(alice, 'alice', 'readonly');
+
+  log('bob is told and gets the lock');
+  await toast(bob, 'handed you the lock').waitFor({ state: 'visible', timeout: 15_000 });
+  await waitMode(bob, 'bob', 'editing', 15_000);
+  await bob.waitForTimeout(1000);
+  check(!(await banner(bob).isVisible()), 'bob still sees the banner after the hand-over');
+  await screenshot(bob, '6-bob-got-lock');
+  await banner(alice).waitFor({ state: 'visible', timeout: TIMEOUT });
+  await waitInPage(alice, "alice's banner does not name Bob", () =>
+    /Bob Berger \(site-a\) is editing this/.test(
+      document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .cs3lab-LockBanner')
+        ?.textContent ?? ''
+    )
+  );
+  await screenshot(alice, '7-alice-readonly');
+
+  // 4. bob edits and saves; alice's view follows without losing its place.
+  const offset = await scrollToCell(alice, SCROLL_CELL);
+  check(offset > 500, `alice's notebook does not scroll (offset ${offset}): make it longer`);
+  log(`alice looks at cell ${SCROLL_CELL} (scrollTop ${offset}); bob edits it and saves`);
+  await typeInCell(bob, SCROLL_CELL, ` # ${MARKERS.bob}`);
+  await bob.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
+  await waitInPage(
+    bob,
+    "bob's save did not finish",
+    () => !window.jupyterapp.shell.currentWidget.context.model.dirty
+  );
+  await waitInPage(
+    alice,
+    "alice's read-only view did not follow bob's save",
+    ([index, marker]) =>
+      window.jupyterapp.shell.currentWidget.content.model.cells
+        .get(index)
+        .sharedModel.getSource()
+        .includes(marker),
+    [SCROLL_CELL, MARKERS.bob],
+    20_000
+  );
+  await alice.waitForTimeout(2500); // let the scroll restoration settle
+  const followed = await notebookState(alice);
+  log(`alice's scrollTop after following: ${followed.scrollTop} (was ${offset})`);
+  check(
+    Math.abs(followed.scrollTop - offset) < 40,
+    `alice's view jumped from ${offset} to ${followed.scrollTop}`
+  );
+  check(followed.readOnlyCells === followed.count, "alice's reloaded cells are not all read-only");
+  await alice
+    .locator('.jp-NotebookPanel:visible .jp-Cell', { hasText: MARKERS.bob })
+    .waitFor({ state: 'visible', timeout: TIMEOUT });
+  await screenshot(alice, '8-alice-follows');
+
+  // 5. bob vanishes; the lock expires; alice takes it.
+  log("bob's browser goes offline: his heartbeats stop");
+  await bob.context().setOffline(true);
+  await bannerButton(alice, 'edit-now').waitFor({ state: 'visible', timeout: EXPIRY_MS + 20_000 });
+  log(`alice's banner: ${(await banner(alice).innerText()).replace(/\n/g, ' | ')}`);
+  await screenshot(alice, '9-alice-edit-now');
+  await bannerButton(alice, 'edit-now').click({ timeout: TIMEOUT });
+  await waitMode(alice, 'alice', 'editing');
+  check(!(await banner(alice).isVisible()), 'alice still sees the banner after Edit now');
+  const latest = await notebookState(alice);
+  check(
+    latest.sources[SCROLL_CELL].includes(MARKERS.bob),
+    "alice's Edit now lacks bob's last save"
+  );
+  await typeInCell(alice, 1, MARKERS.alice);
+  await alice.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
+  await waitInPage(
+    alice,
+    "alice's save did not finish",
+    () => !window.jupyterapp.shell.currentWidget.context.model.dirty
+  );
+  await screenshot(alice, '10-alice-edits');
+
+  log('bob comes back online: he is told he lost the lock');
+  await bob.context().setOffline(false);
+  await toast(bob, 'Your lock on').waitFor({ state: 'visible', timeout: 20_000 });
+  await waitMode(bob, 'bob', 'readonly');
+  await banner(bob).waitFor({ state: 'visible', timeout: TIMEOUT });
+  // JupyterLab's own "Server Connection Error" dialog from the offline spell
+  const dialog = bob.locator('.jp-Dialog', { hasText: 'Server Connection Error' });
+  if (await dialog.isVisible()) {
+    await dialog.getByRole('button', { name: 'Close', exact: true }).click({ timeout: TIMEOUT });
+  }
+  await waitInPage(
+    bob,
+    "bob's read-only view does not show alice's save",
+    marker =>
+      window.jupyterapp.shell.currentWidget.content.model.cells
+        .get(1)
+        .sharedModel.getSource()
+        .includes(marker),
+    MARKERS.alice
+  );
+  await bob.waitForTimeout(1000);
+  await screenshot(bob, '11-bob-lost');
+  log(`markers: ignored=${MARKERS.ignored} bob=${MARKERS.bob} alice=${MARKERS.alice}`);
+}
+
+async function main() {
+  const servers = {
+    alice: { url: env.CS3LAB_ALICE_URL, token: env.CS3LAB_ALICE_TOKEN ?? '' },
+    bob: { url: env.CS3LAB_BOB_URL, token: env.CS3LAB_BOB_TOKEN ?? '' }
+  };
+  if (!servers.alice.url || !servers.bob.url) {
+    console.error('FAIL: set CS3LAB_ALICE_URL and CS3LAB_BOB_URL');
+    process.exit(1);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  const watchdog = setTimeout(() => {
+    console.error(`FAIL: the whole test took longer than ${10 * TIMEOUT} ms`);
+    process.exit(1);
+  }, 10 * TIMEOUT);
+  const browser = await chromium.launch({
+    executablePath: env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    timeout: TIMEOUT,
+    args: CHROMIUM_ARGS
+  });
+  const viewport = { width: 1280, height: 800 };
+  const pages = {};
+  const errors = [];
+  for (const who of ['alice', 'bob']) {
+    const context = await browser.newContext({ viewport });
+    pages[who] = await context.newPage();
+    pages[who].on('pageerror', error => errors.push(`${who}: ${error.message}`));
+    pages[who].on('console', message => {
+      if (message.type() === 'error' || message.text().includes('cs3lab')) {
+        errors.push(`${who} console.${message.type()}: ${message.text()}`);
+      }
+    });
+  }
+  let code = 0;
+  try {
+    await run(pages.alice, pages.bob, servers);
+    log('PASS');
+  } catch (error) {
+    code = 1;
+    console.error(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
+    if (errors.length) console.error(`page errors:\n  ${errors.join('\n  ')}`);
+    for (const who of ['alice', 'bob']) {
+      const state = await pages[who]
+        .evaluate(() => {
+          const widget = window.jupyterapp.shell.currentWidget;
+          const banner = widget?.node.querySelector('.cs3lab-LockBanner');
+          return {
+            mode: widget?.node.dataset.cs3labLockMode,
+            banner: banner ? `${banner.classList} ${banner.textContent}` : null,
+            dirty: widget?.context?.model.dirty
+          };
+        })
+        .catch(e => String(e));
+      console.error(`${who} at failure: ${JSON.stringify(state)}`);
+      await screenshot(pages[who], `failure-${who}`).catch(e =>
+        console.error(`no screenshot: ${e}`)
+      );
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    clearTimeout(watchdog);
+  }
+  process.exit(code);
+}
+
+main().catch(error => {
+  console.error(`FAIL: ${error.stack ?? error}`);
+  process.exit(1);
+});
