@@ -12,6 +12,8 @@ from .session.handlers import SessionHandler
 from .session.service import SessionService
 from .sharing.config import build_sharing
 from .sharing.handlers import sharing_handlers
+from .sharing.ocm import build_ocm
+from .sharing.ocm_handlers import ocm_handlers
 
 API_PREFIX = "cs3lab/api"
 
@@ -40,6 +42,12 @@ class CS3LabApp(ExtensionApp):
         self.session_service = SessionService(self.connection, self.files)
         # Locks, like every capability below, need CS3 as the contents manager.
         self.locks = contents.locks if isinstance(contents, CS3ContentsManager) else None
+        # Federated sharing (OCM): invitations, contacts, shares with and from other sites.
+        self.ocm = (
+            build_ocm(self.serverapp, contents, self.log)
+            if isinstance(contents, CS3ContentsManager)
+            else None
+        )
         # Sharing too (its service also puts share state into the contents' listings).
         self.sharing = (
             build_sharing(self.serverapp, contents, self.log)
@@ -65,6 +73,8 @@ class CS3LabApp(ExtensionApp):
             self.handlers.extend(merge_handlers(API_PREFIX, self.serverapp.contents_manager))
         if self.sharing is not None:
             self.handlers.extend(sharing_handlers(API_PREFIX, self.sharing))
+        if self.ocm is not None:
+            self.handlers.extend(ocm_handlers(API_PREFIX, self.ocm))
 
     async def stop_extension(self) -> None:
         if self._owns_files:

@@ -1,0 +1,317 @@
+"""Federated sharing (OCM) for one user: invitations, federated contacts, shares with users at
+other sites, and the shares received from them (pending, accepted, declined), which the user
+opens and, where the role allows, saves back.
+
+Where received shares live: the user's site mounts each one at ``/ocm/<received share id>``
+(its ``ocmreceived`` storage, which reads and writes the owner's site over WebDAV). They are
+outside the user's home, so JupyterLab's contents API does not reach them; this service reads
+and writes them by CS3 path (``read`` / ``write``), with the etag a save was based on.
+
+Locks on federated files (Reva v2.27.7, both sites decomposedfs; see cs3lab/cs3/ocm.py and
+tests/test_ocm.py): a lock the owner's site holds is honoured at the recipient's (an upload
+without the lock id is refused by the owner's storage; here: 423); the recipient sees no lock
+in Stat and cannot inspect, refresh or release a lock through its gateway (GetLock, Unlock and
+RefreshLock on /ocm paths fail in that Reva line), and a SetLock it sends becomes an EXCL lock
+without expiry at the owner's site. So this service never takes a native lock on a received
+file; a stale save from either side is refused by the etag check (409) instead.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from cs3.sharing.ocm.v1beta1 import resources_pb2 as ocm_res
+from cs3.storage.provider.v1beta1 import resources_pb2 as res
+from traitlets import Unicode
+from traitlets.config import Configurable
+
+from ..cs3.errors import (
+    AlreadyExists,
+    Conflict,
+    CS3Error,
+    InvalidArgument,
+    Locked,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+)
+from ..cs3.files import Files
+from ..cs3.ocm import OCM, ROLES, received_path, received_permissions, role_of, share_permissions
+
+STATES = {
+    ocm_res.SHARE_STATE_PENDING: "pending",
+    ocm_res.SHARE_STATE_ACCEPTED: "accepted",
+    ocm_res.SHARE_STATE_REJECTED: "declined",
+}
+
+
+class CS3OCM(Configurable):
+    """OCM settings of the user's site."""
+
+    domain = Unicode(
+        "",
+        config=True,
+        help="The OCM domain of this CS3 site (as in the mesh's providers list), written into "
+        "invitations so that the invited person's site knows where the invitation is from.",
+    )
+
+
+@dataclass(frozen=True)
+class Contact:
+    opaque_id: str
+    idp: str  # the contact's site, by OCM domain
+    display_name: str
+    mail: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.opaque_id}@{self.idp}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "display_name": self.display_name,
+            "mail": self.mail,
+            "site": self.idp,
+        }
+
+
+def _type(resource_type: int) -> str:
+    return "directory" if resource_type == res.RESOURCE_TYPE_CONTAINER else "file"
+
+
+def _time(ts) -> float:
+    return float(ts.seconds) + ts.nanos / 1e9 if ts.seconds else 0.0
+
+
+class OCMService:
+    """What the REST handlers under /cs3lab/api/ocm call; knows nothing of HTTP."""
+
+    def __init__(self, ocm: OCM, files: Files, domain: str = "") -> None:
+        self.ocm = ocm
+        self.files = files
+        self.domain = domain
+
+    # --- invitations and contacts
+    async def invite(self, description: str = "") -> dict[str, Any]:
+        made = await self.ocm.generate_invite(description)
+        return {
+            "token": made.token,
+            "site": self.domain,
+            # What the user sends to the person they invite (who pastes it at their site).
+            "invitation": f"{made.token}@{self.domain}" if self.domain else made.token,
+            "expires": made.expires,
+            "description": made.description,
+        }
+
+    async def accept_invite(self, invitation: str, site: str = "") -> dict[str, str]:
+        token, _, domain = invitation.strip().rpartition("@")
+        if not token:  # no '@': the token alone, the site given separately
+            token, domain = invitation.strip(), site.strip()
+        if not token or not domain:
+            raise InvalidArgument(
+                "An invitation looks like '<token>@<site>' (or give the token and the site)"
+            )
+        known = {p.domain for p in await self.ocm.providers()}
+        if domain not in known:
+            raise NotFound(
+                f"The site {domain!r} is not one this site federates with "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
+        try:
+            accepted = await self.ocm.forward_invite(token, domain)
+        except NotFound as err:
+            raise NotFound(
+                f"The invitation is unknown or has expired at {domain}; ask for a new one",
+                detail=err.detail,
+            ) from None
+        except AlreadyExists as err:
+            raise AlreadyExists(
+                f"You already accepted an invitation from this person at {domain}",
+                detail=err.detail,
+            ) from None
+        except (InvalidArgument, ServerError) as err:
+            if "expired" in err.detail.lower() or "not found" in err.detail.lower():
+                raise NotFound(
+                    f"The invitation is unknown or has expired at {domain}; ask for a new one",
+                    detail=err.detail,
+                ) from None
+            raise
+        return Contact(
+            accepted.user_id.opaque_id, accepted.user_id.idp, accepted.display_name, accepted.email
+        ).to_json()
+
+    async def contacts(self, query: str = "") -> list[dict[str, str]]:
+        return [
+            Contact(u.id.opaque_id, u.id.idp, u.display_name, u.mail).to_json()
+            for u in await self.ocm.contacts(query)
+        ]
+
+    async def sites(self) -> list[dict[str, str]]:
+        return [
+            {"domain": p.domain, "name": p.full_name or p.name, "organization": p.organization}
+            for p in await self.ocm.providers()
+        ]
+
+    async def _contact(self, contact_id: str):
+        for user in await self.ocm.contacts():
+            if Contact(user.id.opaque_id, user.id.idp, "", "").id == contact_id:
+                return user.id
+        raise NotFound(
+            f"{contact_id!r} is not one of your federated contacts: invite them, or accept "
+            "their invitation, first"
+        )
+
+    # --- shares this user made
+    async def share(self, cs3_path: str, contact_id: str, role: str) -> dict[str, Any]:
+        if role not in ROLES:
+            raise InvalidArgument(f"Unknown role {role!r} (one of: {', '.join(ROLES)})")
+        grantee = await self._contact(contact_id)
+        info = await self.files.stat(cs3_path)
+        share = await self.ocm.create_share(info.id, grantee, role)
+        return self._share_json(share, cs3_path)
+
+    async def shares(self) -> list[dict[str, Any]]:
+        return [self._share_json(s) for s in await self.ocm.shares()]
+
+    async def revoke(self, share_id: str) -> None:
+        if share_id not in {s.id.opaque_id for s in await self.ocm.shares()}:
+            raise NotFound(f"You have no federated share {share_id!r}")
+        await self.ocm.remove_share(share_id)
+
+    def _share_json(self, share: ocm_res.Share, path: str = "") -> dict[str, Any]:
+        grantee = share.grantee.user_id
+        data = {
+            "id": share.id.opaque_id,
+            "name": share.name,
+            "with": Contact(grantee.opaque_id, grantee.idp, "", "").id,
+            "site": grantee.idp,
+            "role": role_of(share_permissions(share)),
+            "created": _time(share.ctime),
+        }
+        if path:
+            data["cs3_path"] = path
+        return data
+
+    # --- shares received from other sites
+    async def received(self) -> list[dict[str, Any]]:
+        return [self._received_json(s) for s in await self.ocm.received()]
+
+    async def set_state(self, share_id: str, state: str) -> dict[str, Any]:
+        wanted = {
+            "accepted": ocm_res.SHARE_STATE_ACCEPTED,
+            "declined": ocm_res.SHARE_STATE_REJECTED,
+        }
+        if state not in wanted:
+            raise InvalidArgument("'state' must be 'accepted' or 'declined'")
+        share = await self._received(share_id)
+        await self.ocm.set_received_state(share, wanted[state])
+        return self._received_json(share)
+
+    async def _received(self, share_id: str) -> ocm_res.ReceivedShare:
+        for share in await self.ocm.received():
+            if share.id.opaque_id == share_id:
+                return share
+        raise NotFound(f"You have received no federated share {share_id!r} (or it was revoked)")
+
+    def _received_json(self, share: ocm_res.ReceivedShare) -> dict[str, Any]:
+        owner = share.owner
+        return {
+            "id": share.id.opaque_id,
+            "name": share.name,
+            "state": STATES.get(share.state, "unknown"),
+            "owner": Contact(owner.opaque_id, owner.idp, "", "").id,
+            "site": owner.idp,
+            "role": role_of(received_permissions(share)),
+            "type": _type(share.resource_type),
+            "cs3_path": received_path(share),
+            "created": _time(share.ctime),
+        }
+
+    # --- opening and saving what was received
+    async def _path(self, share_id: str, sub: str) -> tuple[ocm_res.ReceivedShare, str]:
+        share = await self._received(share_id)
+        if share.state != ocm_res.SHARE_STATE_ACCEPTED:
+            raise PermissionDenied(f"Accept the share {share.name!r} before opening it")
+        segments = [s for s in sub.split("/") if s]
+        if any(s in (".", "..") for s in segments):
+            raise InvalidArgument(f"Invalid path {sub!r}")
+        return share, "/".join([received_path(share), *segments])
+
+    async def read(self, share_id: str, sub: str = "") -> dict[str, Any]:
+        share, path = await self._path(share_id, sub)
+        info = await self.files.stat(path)
+        model = self._model(share, sub, info)
+        if info.type == res.RESOURCE_TYPE_CONTAINER:
+            entries = await self.files.list(path)
+            names = [e.name or e.path.rstrip("/").rsplit("/", 1)[-1] for e in entries]
+            model["content"] = [
+                self._model(share, "/".join(p for p in (sub, name) if p), e)
+                for name, e in zip(names, entries, strict=True)
+            ]
+            model["format"] = "json"
+            return model
+        data = await self.files.download(path)
+        try:
+            model["content"], model["format"] = data.decode("utf-8"), "text"
+        except UnicodeDecodeError:
+            model["content"], model["format"] = base64.b64encode(data).decode(), "base64"
+        return model
+
+    async def write(
+        self, share_id: str, sub: str, content: str, fmt: str = "text", etag: str = ""
+    ) -> dict[str, Any]:
+        share, path = await self._path(share_id, sub)
+        data = base64.b64decode(content) if fmt == "base64" else content.encode("utf-8")
+        try:
+            info = await self.files.stat(path)
+        except NotFound:
+            info = None
+        if info is not None:
+            if not info.permission_set.initiate_file_upload:
+                raise PermissionDenied(
+                    f"{share.name!r} is shared with you read-only: make a copy to change it"
+                )
+            if etag and info.etag.strip('"') != etag.strip('"'):
+                raise _stale(share.name)
+        try:
+            await self.files.upload(path, data)
+        except (Conflict, Locked, ServerError) as err:
+            if isinstance(err, Conflict) or "etag" in err.detail.lower():
+                raise _stale(share.name) from None
+            # The owner's site refused the write behind the WebDAV bridge (the recipient's
+            # storage reports it as a failed transfer): its lock is the one reason we know.
+            raise Locked(
+                f"The owner's site refused to save {share.name!r}: it is locked there "
+                "(someone has it open), try again later or make a copy",
+                detail=err.detail,
+            ) from None
+        return self._model(share, sub, await self.files.stat(path))
+
+    def _model(self, share: ocm_res.ReceivedShare, sub: str, info: res.ResourceInfo) -> dict:
+        name = sub.rsplit("/", 1)[-1] if sub else share.name
+        return {
+            "name": name,
+            "path": sub,
+            "cs3_path": "/".join(p for p in (received_path(share), sub) if p),
+            "type": _type(info.type),
+            "size": info.size,
+            "etag": info.etag.strip('"'),
+            "writable": bool(info.permission_set.initiate_file_upload),
+            "last_modified": _time(info.mtime),
+        }
+
+
+def _stale(name: str) -> CS3Error:
+    return Conflict(
+        f"{name!r} changed at its owner's site since you opened it: reload it (or save a copy)"
+    )
+
+
+def build_ocm(serverapp, contents, log) -> OCMService:
+    """The OCM service of a server whose contents manager is CS3ContentsManager (one
+    channel: the contents manager's); settings from ``c.CS3OCM`` (the site's OCM domain)."""
+    settings = CS3OCM(parent=serverapp, log=log)
+    return OCMService(OCM(contents.files.client), contents.files, domain=settings.domain)
