@@ -142,13 +142,13 @@ def sharing_handlers(prefix: str, sharing: SharingService) -> list[tuple]:
     args = {"sharing": sharing}
     return [
         (f"{prefix}/sharing/users", UsersHandler, args),
-        (f"{prefix}/sharing/users/([^/]+)", UsersHandler, args),
+        (f"{prefix}/sharing/users/(.+)", UsersHandler, args),
         (f"{prefix}/sharing/groups", GroupsHandler, args),
-        (f"{prefix}/sharing/groups/([^/]+)", GroupsHandler, args),
+        (f"{prefix}/sharing/groups/(.+)", GroupsHandler, args),
         (f"{prefix}/shares", SharesHandler, args),
         (f"{prefix}/shares/received", ReceivedHandler, args),
-        (f"{prefix}/shares/received/([^/]+)", ReceivedShareHandler, args),
-        (f"{prefix}/shares/([^/]+)", ShareHandler, args),
+        (f"{prefix}/shares/received/(.+)", ReceivedShareHandler, args),
+        (f"{prefix}/shares/(.+)", ShareHandler, args),
         (f"{prefix}/links", LinksHandler, args),
-        (f"{prefix}/links/([^/]+)", LinkHandler, args),
+        (f"{prefix}/links/(.+)", LinkHandler, args),
     ]
