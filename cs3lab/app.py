@@ -8,6 +8,7 @@ from jupyter_server.utils import url_path_join
 from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
 from .locks.handlers import lock_handlers
+from .merge.handlers import merge_handlers
 from .session.handlers import SessionHandler
 from .session.service import SessionService
 from .sharing.config import build_sharing
@@ -24,11 +25,13 @@ class CS3LabApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         contents = self.serverapp.contents_manager
+        self.capabilities: list[list[tuple]] = []  # each capability's handlers
         if isinstance(contents, CS3ContentsManager):
             # One channel per process: share the contents manager's connection.
             self.connection = contents.connection
             self.files = contents.files
             self._owns_files = False
+            self._build_capabilities(contents)
         else:
             self.log.warning(
                 "cs3lab: the contents manager is %s, not CS3ContentsManager; JupyterLab's "
@@ -40,41 +43,31 @@ class CS3LabApp(ExtensionApp):
             self.files = self.connection.open()
             self._owns_files = True
         self.session_service = SessionService(self.connection, self.files)
-        # Locks, like every capability below, need CS3 as the contents manager.
-        self.locks = contents.locks if isinstance(contents, CS3ContentsManager) else None
-        # Federated sharing (OCM): invitations, contacts, shares with and from other sites.
-        self.ocm = (
-            build_ocm(self.serverapp, contents, self.log)
-            if isinstance(contents, CS3ContentsManager)
-            else None
-        )
-        # Sharing too (its service also puts share state into the contents' listings).
-        self.sharing = (
-            build_sharing(self.serverapp, contents, self.log)
-            if isinstance(contents, CS3ContentsManager)
-            else None
-        )
+
+    def _build_capabilities(self, contents: CS3ContentsManager) -> None:
+        """The services of locks, merge, sharing and OCM, built once, and their handlers."""
+        self.locks = contents.locks
+        # Sharing also puts share state into the contents manager's listings.
+        self.sharing = build_sharing(self.serverapp, contents, self.log)
+        # Federated sharing (OCM): invitations, contacts, shares with other sites.
+        self.ocm = build_ocm(self.serverapp, contents, self.log)
+        self.capabilities = [
+            lock_handlers(API_PREFIX, self.locks),
+            merge_handlers(API_PREFIX, contents),
+            sharing_handlers(API_PREFIX, self.sharing),
+            ocm_handlers(API_PREFIX, self.ocm),
+        ]
 
     def initialize_handlers(self) -> None:
         # ExtensionApp prefixes every pattern with the server's base_url itself.
-        self.handlers.extend(
-            [
-                (
-                    url_path_join(API_PREFIX, "session"),
-                    SessionHandler,
-                    {"session": self.session_service},
-                )
-            ]
+        session = (
+            url_path_join(API_PREFIX, "session"),
+            SessionHandler,
+            {"session": self.session_service},
         )
-        if self.locks is not None:
-            self.handlers.extend(lock_handlers(API_PREFIX, self.locks))
-            from .merge.handlers import merge_handlers
-
-            self.handlers.extend(merge_handlers(API_PREFIX, self.serverapp.contents_manager))
-        if self.sharing is not None:
-            self.handlers.extend(sharing_handlers(API_PREFIX, self.sharing))
-        if self.ocm is not None:
-            self.handlers.extend(ocm_handlers(API_PREFIX, self.ocm))
+        self.handlers.append(session)
+        for handlers in self.capabilities:
+            self.handlers.extend(handlers)
 
     async def stop_extension(self) -> None:
         if self._owns_files:
