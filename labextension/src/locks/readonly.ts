@@ -130,11 +130,56 @@ class BaseReadOnly implements IReadOnlyView {
   private _isDisposed = false;
 }
 
+const EDIT_EVENTS = ['beforeinput', 'paste', 'cut', 'drop', 'keydown'];
+
 class EditorReadOnly extends BaseReadOnly {
+  constructor(widget: IDocumentWidget<FileEditor>) {
+    super(widget);
+    // The editor's settings are applied to it after it is made (and again
+    // when they change), `readOnly: false` included: re-assert it on focus,
+    // and refuse input events while read-only all the same.
+    for (const type of EDIT_EVENTS) {
+      widget.content.node.addEventListener(type, this._onEdit, true);
+    }
+    widget.content.node.addEventListener('focusin', this._onFocus, true);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    for (const type of EDIT_EVENTS) {
+      this.widget.content.node.removeEventListener(type, this._onEdit, true);
+    }
+    this.widget.content.node.removeEventListener(
+      'focusin',
+      this._onFocus,
+      true
+    );
+    super.dispose();
+  }
+
   protected apply(): void {
     const editor = (this.widget as IDocumentWidget<FileEditor>).content.editor;
     editor.setOption('readOnly', this.readOnly);
   }
+
+  private _onFocus = (): void => {
+    if (this.readOnly) {
+      this.apply();
+    }
+  };
+
+  private _onEdit = (event: Event): void => {
+    if (!this.readOnly) {
+      return;
+    }
+    if (event instanceof KeyboardEvent && allowedEditorKey(event)) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+  };
 }
 
 /**
@@ -190,6 +235,17 @@ function allowedKey(event: KeyboardEvent): boolean {
     return false;
   }
   return NAVIGATION_KEYS.has(key) || /^F\d+$/.test(key);
+}
+
+/** Keys a read-only text editor lets through (typed text is refused as input). */
+function allowedEditorKey(event: KeyboardEvent): boolean {
+  if (['Enter', 'Tab', 'Backspace', 'Delete'].includes(event.key)) {
+    return false;
+  }
+  if (event.ctrlKey || event.metaKey) {
+    return allowedKey(event);
+  }
+  return !event.altKey;
 }
 
 class NotebookReadOnly extends BaseReadOnly {
