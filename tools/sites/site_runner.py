@@ -77,6 +77,8 @@ class Site:
     users: dict[str, SiteUser]
     reva: str = "v3"  # the Reva line running the site: "v3" (driver local) or "v2" (ocis)
     shared_path: str = ""  # a project space all users share (site-n), see `shared`
+    # Folder of each home where the site mounts accepted shares (site-n: the share jail).
+    share_folder: str = ""
     process: subprocess.Popen | None = None
     log_file: Path | None = None
     # Further revad processes of the site (extra_templates), config path -> process.
@@ -350,9 +352,25 @@ def _prepare_site(
         users=users,
         reva=desc.get("reva", "v3"),
     )
+    site.share_folder = desc.get("share_folder", "")
     if desc.get("shared_space"):
         site.shared_path = f"{desc['projects_path']}/{desc['shared_space']}"
-    (workdir / "users.json").write_text(json.dumps(_users_json(users), indent=1))
+    # Service users (``"service_users"``: opaque ids), e.g. the one Reva's jsoncs3 share
+    # manager signs in as with machine auth (site-n.json): in the users file, not site users.
+    service = [
+        {
+            "username": f"service-{opaque_id[:8]}",
+            "secret": secrets.token_urlsafe(18),
+            "id": {"idp": IDP, "opaque_id": opaque_id, "type": 1},
+            "display_name": "Service user",
+            "mail": f"service-{opaque_id[:8]}@{desc['domain']}",
+            "groups": [],
+            "uid_number": 1900 + i,
+            "gid_number": 1900,
+        }
+        for i, opaque_id in enumerate(desc.get("service_users", []))
+    ]
+    (workdir / "users.json").write_text(json.dumps(_users_json(users) + service, indent=1))
     (workdir / "groups.json").write_text(json.dumps(_groups_json(desc["groups"], users), indent=1))
     site.storage_root.mkdir()
     site.log_file = workdir / "revad.log"
@@ -424,6 +442,18 @@ def _seed_home(site: Site, username: str) -> None:
         with channel:
             ref = res.Reference(path=site.home(username))
             st = stub.Stat(sp.StatRequest(ref=ref), metadata=metadata)
+            if st.status.code == 1 and site.share_folder:
+                # The share jail answers for <home>/<share_folder> but the home's listing
+                # does not show it: a folder of that name in the personal space (made by id,
+                # past the jail) makes it appear there; everything under it is the jail's.
+                made = stub.CreateContainer(
+                    sp.CreateContainerRequest(
+                        ref=res.Reference(resource_id=st.info.id, path=f"./{site.share_folder}")
+                    ),
+                    metadata=metadata,
+                )
+                if made.status.code not in (1, 7):  # OK, ALREADY_EXISTS
+                    raise RuntimeError(f"cannot create {site.share_folder}: {made.status.message}")
         if st.status.code != 1:
             raise RuntimeError(f"no home for {username} at {ref.path}: {st.status.message}")
     else:
