@@ -7,7 +7,10 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 // The status item is shown as soon as the application starts.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { SessionStatusItem } from './statusItem';
-import { lockBadgesPlugin, locksPlugin } from './locks/plugin';
+import { badgesPlugin } from './badges';
+import { lockBadge } from './locks/badge';
+import { locksPlugin } from './locks/plugin';
+import { shareBadge, sharingPlugin } from './sharing/plugin';
 
 /**
  * Shows in the status bar which CS3 user and site the session is connected to.
@@ -31,4 +34,10 @@ const sessionStatus: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [sessionStatus, locksPlugin, lockBadgesPlugin];
+export default [
+  sessionStatus,
+  locksPlugin,
+  // ONE file browser renderer draws every badge: add providers to its list.
+  badgesPlugin([lockBadge, shareBadge]),
+  sharingPlugin
+];

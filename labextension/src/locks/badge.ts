@@ -1,23 +1,16 @@
-import { DirListing } from '@jupyterlab/filebrowser';
-
+import type { BadgeProvider } from '../badges';
 import { formatTime, holderLabel, IContentsLock } from './api';
 
 export const BADGE_CLASS = 'cs3lab-LockBadge';
 
 /**
- * The file browser's renderer with a lock badge on every entry whose listing
- * model carries a `lock` (cs3lab puts each child's lock into the listing).
- * The holder's name is in the badge's tooltip; one's own locks look different.
+ * The lock badge provider of the file browser's BadgeRenderer: a lock on every
+ * entry whose listing model carries a `lock` (cs3lab puts each child's lock
+ * into the listing). The holder's name is in the badge's tooltip; one's own
+ * locks look different.
  */
-export class LockBadgeRenderer extends DirListing.Renderer {
-  updateItemNode(
-    ...args: Parameters<DirListing.Renderer['updateItemNode']>
-  ): void {
-    super.updateItemNode(...args);
-    const [node, model] = args;
-    updateBadge(node, (model as { lock?: IContentsLock | null }).lock);
-  }
-}
+export const lockBadge: BadgeProvider = (node, model) =>
+  updateBadge(node, (model as { lock?: IContentsLock | null }).lock);
 
 /** Put, update or remove the lock badge of one file browser entry. */
 export function updateBadge(

@@ -6,7 +6,6 @@ import type {
   DocumentRegistry,
   IDocumentWidget
 } from '@jupyterlab/docregistry';
-import { IDefaultFileBrowserRenderer } from '@jupyterlab/filebrowser';
 import type { Contents } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
 
@@ -14,7 +13,6 @@ import type { IDisposable } from '@lumino/disposable';
 // lock must be taken as the document opens: these load with the plugin.
 /* eslint-disable jupyter/prefer-lazy-imports */
 import { releaseOnUnload } from './api';
-import { LockBadgeRenderer } from './badge';
 import { makeCopy } from './copy';
 import { DocumentLockView } from './document';
 import { LockSession } from './session';
@@ -126,18 +124,3 @@ export const locksPlugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
-
-/**
- * Lock badges in the default file browser (IDefaultFileBrowserRenderer, new
- * in JupyterLab 4.6): a lock on every entry someone holds, the holder in its
- * tooltip.
- */
-export const lockBadgesPlugin: JupyterFrontEndPlugin<IDefaultFileBrowserRenderer> =
-  {
-    id: 'cs3lab:lock-badges',
-    description:
-      'Shows a lock badge on files being edited in the file browser.',
-    autoStart: true,
-    provides: IDefaultFileBrowserRenderer,
-    activate: (): IDefaultFileBrowserRenderer => new LockBadgeRenderer()
-  };

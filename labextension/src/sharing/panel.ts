@@ -1,0 +1,404 @@
+import { Widget } from '@lumino/widgets';
+
+import {
+  errorMessage,
+  formatDate,
+  granteeLabel,
+  ILink,
+  IOCMReceived,
+  IOCMShare,
+  IReceivedShare,
+  IShare,
+  roleLabel,
+  sharingAPI
+} from './api';
+import { avatar, button, copyText, el } from './dom';
+
+/** What the panel needs from JupyterLab. */
+export interface ISharedPanelOptions {
+  /** Show a path of the file browser (a file or folder). */
+  open: (path: string, isFolder: boolean) => Promise<unknown>;
+  /** Something changed what the file browser shows. */
+  changed: () => void;
+}
+
+type Tab = 'with-me' | 'by-me';
+
+/**
+ * The "Shared" side panel: "Shared with me" (local and federated shares:
+ * accept, decline, open) and "Shared by me" (shares with their roles, links).
+ */
+export class SharedPanel extends Widget {
+  constructor(private _options: ISharedPanelOptions) {
+    super();
+    this.addClass('cs3lab-SharedPanel');
+    this.id = 'cs3lab-shared-panel';
+    this.title.caption = 'Shared with me';
+    const tabs = el('div', {
+      class: 'cs3lab-SharedPanel-tabs',
+      role: 'tablist'
+    });
+    for (const [tab, label] of [
+      ['with-me', 'Shared with me'],
+      ['by-me', 'Shared by me']
+    ] as [Tab, string][]) {
+      const node = el(
+        'button',
+        {
+          class: 'cs3lab-SharedPanel-tab',
+          role: 'tab',
+          type: 'button',
+          'data-tab': tab
+        },
+        label
+      );
+      node.addEventListener('click', () => {
+        this._tab = tab;
+        void this.refresh();
+      });
+      tabs.append(node);
+    }
+    const refresh = el(
+      'button',
+      { class: 'cs3lab-SharedPanel-refresh', type: 'button', title: 'Refresh' },
+      '⟳'
+    );
+    refresh.addEventListener('click', () => void this.refresh());
+    this._body = el('div', { class: 'cs3lab-SharedPanel-body' });
+    this._error = el('div', { class: 'cs3lab-Share-error', role: 'alert' });
+    this._error.hidden = true;
+    this.node.append(
+      el('div', { class: 'cs3lab-SharedPanel-header' }, tabs, refresh),
+      this._error,
+      this._body
+    );
+  }
+
+  protected onAfterShow(): void {
+    void this.refresh();
+  }
+
+  /** Load the shown tab again. */
+  async refresh(): Promise<void> {
+    for (const tab of Array.from(
+      this.node.querySelectorAll<HTMLElement>('[data-tab]')
+    )) {
+      const on = tab.dataset.tab === this._tab;
+      tab.classList.toggle('jp-mod-current', on);
+      tab.setAttribute('aria-selected', String(on));
+    }
+    this.node.dataset.tab = this._tab;
+    this._showError('');
+    try {
+      if (this._tab === 'with-me') {
+        await this._renderWithMe();
+      } else {
+        await this._renderByMe();
+      }
+    } catch (error) {
+      this._showError(errorMessage(error));
+    }
+  }
+
+  // -- shared with me ------------------------------------------------------------------
+
+  private async _renderWithMe(): Promise<void> {
+    const [local, ocm] = await Promise.all([
+      sharingAPI.received(),
+      sharingAPI.ocmReceived().catch(() => [] as IOCMReceived[])
+    ]);
+    const list = el('ul', {
+      class: 'cs3lab-Share-list cs3lab-SharedPanel-received'
+    });
+    const order = { pending: 0, accepted: 1, declined: 2 } as Record<
+      string,
+      number
+    >;
+    const shares = [...local.shares].sort(
+      (a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3)
+    );
+    for (const share of shares) {
+      list.append(this._receivedRow(share));
+    }
+    for (const share of ocm) {
+      list.append(this._ocmReceivedRow(share));
+    }
+    if (!shares.length && !ocm.length) {
+      list.append(
+        el(
+          'li',
+          { class: 'cs3lab-mod-empty' },
+          'Nothing is shared with you yet.'
+        )
+      );
+    }
+    this._body.replaceChildren(list);
+  }
+
+  private _receivedRow(share: IReceivedShare): HTMLElement {
+    const owner = granteeLabel(share.owner);
+    const name = share.resource.name || share.mount_point || share.id;
+    const isFolder = share.resource.type !== 'file';
+    const actions = el('span', { class: 'cs3lab-SharedPanel-actions' });
+    if (share.state === 'pending') {
+      actions.append(
+        button('Accept', () => this._setState(share.id, 'accepted'), {
+          accept: true
+        }),
+        button('Decline', () => this._setState(share.id, 'declined'))
+      );
+    } else if (share.state === 'declined') {
+      actions.append(
+        button('Accept', () => this._setState(share.id, 'accepted'))
+      );
+    } else if (
+      share.resource.path !== null &&
+      share.resource.path !== undefined
+    ) {
+      const path = share.resource.path;
+      actions.append(
+        button('Open', () => this._options.open(path, isFolder), {
+          accept: true,
+          title: `Show ${path || 'it'} in the file browser`
+        })
+      );
+    }
+    let where = '';
+    if (share.state === 'accepted') {
+      where =
+        share.resource.path !== null
+          ? `in your files: ${share.resource.path || '/'}`
+          : `outside your files${share.resource.cs3_path ? `: ${share.resource.cs3_path}` : share.mount_point ? `: mounted as ${share.mount_point}` : ''}`;
+    }
+    return el(
+      'li',
+      {
+        class: 'cs3lab-SharedPanel-item',
+        'data-share-id': share.id,
+        'data-state': share.state
+      },
+      avatar(owner),
+      el(
+        'span',
+        { class: 'cs3lab-Share-who' },
+        el(
+          'span',
+          { class: 'cs3lab-Share-name', title: name },
+          `${isFolder ? '📁' : '📄'} ${name}`
+        ),
+        el(
+          'span',
+          { class: 'cs3lab-Share-detail' },
+          `from ${owner} · ${roleLabel(share.role)}`
+        ),
+        where ? el('span', { class: 'cs3lab-Share-detail' }, where) : null
+      ),
+      el(
+        'span',
+        { class: `cs3lab-SharedPanel-state cs3lab-mod-${share.state}` },
+        share.state
+      ),
+      actions
+    );
+  }
+
+  private _ocmReceivedRow(share: IOCMReceived): HTMLElement {
+    const actions = el('span', { class: 'cs3lab-SharedPanel-actions' });
+    const set = async (state: 'accepted' | 'declined'): Promise<void> => {
+      try {
+        await sharingAPI.ocmSetState(share.id, state);
+        await this.refresh();
+      } catch (error) {
+        this._showError(errorMessage(error));
+      }
+    };
+    if (share.state === 'pending') {
+      actions.append(
+        button('Accept', () => set('accepted'), { accept: true }),
+        button('Decline', () => set('declined'))
+      );
+    }
+    return el(
+      'li',
+      {
+        class: 'cs3lab-SharedPanel-item',
+        'data-ocm-id': share.id,
+        'data-state': share.state
+      },
+      avatar(share.owner),
+      el(
+        'span',
+        { class: 'cs3lab-Share-who' },
+        el(
+          'span',
+          { class: 'cs3lab-Share-name' },
+          `${share.type === 'directory' ? '📁' : '📄'} ${share.name}`
+        ),
+        el(
+          'span',
+          { class: 'cs3lab-Share-detail' },
+          `from ${share.owner} at ${share.site} · ${roleLabel(share.role)}`
+        ),
+        share.state === 'accepted'
+          ? el(
+              'span',
+              { class: 'cs3lab-Share-detail' },
+              `at the other institution (ocm/${share.id})`
+            )
+          : null
+      ),
+      el(
+        'span',
+        { class: `cs3lab-SharedPanel-state cs3lab-mod-${share.state}` },
+        share.state
+      ),
+      actions
+    );
+  }
+
+  private async _setState(
+    id: string,
+    state: 'accepted' | 'declined'
+  ): Promise<void> {
+    try {
+      await sharingAPI.setReceivedState(id, state);
+      await this.refresh();
+      this._options.changed();
+    } catch (error) {
+      this._showError(errorMessage(error));
+    }
+  }
+
+  // -- shared by me --------------------------------------------------------------------
+
+  private async _renderByMe(): Promise<void> {
+    const [mine, ocm] = await Promise.all([
+      sharingAPI.sharedByMe(),
+      sharingAPI.ocmShares().catch(() => [] as IOCMShare[])
+    ]);
+    const list = el('ul', {
+      class: 'cs3lab-Share-list cs3lab-SharedPanel-mine'
+    });
+    for (const share of mine.shares) {
+      list.append(this._mineRow(share));
+    }
+    for (const link of mine.links) {
+      list.append(this._linkRow(link));
+    }
+    for (const share of ocm) {
+      list.append(
+        el(
+          'li',
+          { class: 'cs3lab-SharedPanel-item' },
+          avatar(share.with),
+          el(
+            'span',
+            { class: 'cs3lab-Share-who' },
+            el('span', { class: 'cs3lab-Share-name' }, share.name),
+            el(
+              'span',
+              { class: 'cs3lab-Share-detail' },
+              `with ${share.with} at ${share.site} · ${roleLabel(share.role)}`
+            )
+          )
+        )
+      );
+    }
+    if (!mine.shares.length && !mine.links.length && !ocm.length) {
+      list.append(
+        el(
+          'li',
+          { class: 'cs3lab-mod-empty' },
+          'You have not shared anything. Right-click a file: Share…'
+        )
+      );
+    }
+    this._body.replaceChildren(list);
+  }
+
+  private _resourceButton(
+    path: string | null,
+    name: string,
+    isFolder: boolean
+  ): HTMLElement {
+    const label = `${isFolder ? '📁' : '📄'} ${name}`;
+    if (path === null) {
+      return el('span', { class: 'cs3lab-Share-name' }, label);
+    }
+    const link = el(
+      'a',
+      { class: 'cs3lab-Share-name', href: '#', title: `Show ${path}` },
+      label
+    );
+    link.addEventListener('click', event => {
+      event.preventDefault();
+      void this._options.open(path, isFolder);
+    });
+    return link;
+  }
+
+  private _mineRow(share: IShare): HTMLElement {
+    const name = share.resource.name || share.resource.path || share.id;
+    const who = granteeLabel(share.grantee);
+    return el(
+      'li',
+      { class: 'cs3lab-SharedPanel-item', 'data-share-id': share.id },
+      avatar(who, share.grantee.type === 'group'),
+      el(
+        'span',
+        { class: 'cs3lab-Share-who' },
+        this._resourceButton(
+          share.resource.path,
+          name,
+          share.resource.type !== 'file'
+        ),
+        el(
+          'span',
+          { class: 'cs3lab-Share-detail' },
+          `with ${who} · ${roleLabel(share.role)}`
+        )
+      )
+    );
+  }
+
+  private _linkRow(link: ILink): HTMLElement {
+    const name = link.resource.name || link.resource.path || link.token;
+    const facts = [
+      roleLabel(link.role),
+      link.password_protected ? 'password' : '',
+      link.expiration ? `expires ${formatDate(link.expiration)}` : ''
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    return el(
+      'li',
+      { class: 'cs3lab-SharedPanel-item', 'data-link-id': link.id },
+      el('span', { class: 'cs3lab-Share-avatar cs3lab-mod-link' }, '🔗'),
+      el(
+        'span',
+        { class: 'cs3lab-Share-who' },
+        this._resourceButton(
+          link.resource.path,
+          name,
+          link.resource.type !== 'file'
+        ),
+        el('span', { class: 'cs3lab-Share-detail' }, `public link · ${facts}`)
+      ),
+      button('Copy link', async () => {
+        const ok = await copyText(link.url);
+        if (!ok) {
+          this._showError(`Copy it by hand: ${link.url}`);
+        }
+      })
+    );
+  }
+
+  private _showError(text: string): void {
+    this._error.textContent = text;
+    this._error.hidden = !text;
+  }
+
+  private _tab: Tab = 'with-me';
+  private _body: HTMLElement;
+  private _error: HTMLElement;
+}
