@@ -112,5 +112,9 @@ def test_two_users_lock_request_hand_over_follow_and_expiry(two_labs):
     assert ignored not in "".join(sources), "what bob typed read-only was stored"
     assert bob_marker in sources[SCROLL_CELL], "bob's save after the hand-over is missing"
     assert alice_marker in sources[1], "alice's save after 'Edit now' is missing"
+    # alice closed her tab last: pagehide released her lock (a keepalive DELETE), so the
+    # notebook is free at once, not only after the expiry.
+    status, state = alice.request("GET", f"cs3lab/api/locks?path={NOTEBOOK}")
+    assert status == 200 and state["locked"] is False, state
     for name in ("1-alice-holds", "3-bob-readonly", "8-alice-follows", "9-alice-edit-now"):
         assert (SHOTS / f"locks-{name}.png").stat().st_size > 10_000

@@ -41,7 +41,8 @@ const MARKERS = {
   alice: `alice-edit-${TAG}`
 };
 
-const log = msg => console.log(`[locks] ${msg}`);
+const START = Date.now();
+const log = msg => console.log(`[locks ${((Date.now() - START) / 1000).toFixed(1)}s] ${msg}`);
 class Failure extends Error {}
 const check = (ok, reason) => {
   if (!ok) throw new Failure(reason);
@@ -342,6 +343,8 @@ async function run(alice, bob, servers) {
   );
   await bob.waitForTimeout(1000);
   await screenshot(bob, '11-bob-lost');
+  log('alice closes her tab: the lock is released on pagehide');
+  await alice.close({ runBeforeUnload: true });
   log(`markers: ignored=${MARKERS.ignored} bob=${MARKERS.bob} alice=${MARKERS.alice}`);
 }
 
