@@ -11,6 +11,7 @@ import { badgesPlugin } from './badges';
 import { lockBadge } from './locks/badge';
 import { locksPlugin } from './locks/plugin';
 import { shareBadge, sharingPlugin } from './sharing/plugin';
+import { mergePlugin } from './merge/plugin';
 
 /**
  * Shows in the status bar which CS3 user and site the session is connected to.
@@ -37,6 +38,7 @@ const sessionStatus: JupyterFrontEndPlugin<void> = {
 export default [
   sessionStatus,
   locksPlugin,
+  mergePlugin,
   // ONE file browser renderer draws every badge: add providers to its list.
   badgesPlugin([lockBadge, shareBadge]),
   sharingPlugin

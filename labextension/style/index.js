@@ -1,2 +1,9 @@
 import './base.css';
+import 'nbdime/lib/styles/variables.css';
+import 'nbdime/lib/styles/common.css';
+import 'nbdime/lib/styles/diff.css';
+import 'nbdime/lib/styles/merge.css';
+import 'nbdime/lib/common/collapsible.css';
+import 'nbdime/lib/common/dragpanel.css';
+import './merge.css';
 import './sharing.css';
