@@ -350,7 +350,7 @@ async def test_a_holder_that_stops_refreshing_loses_the_lock(jp_fetch, site, hom
         state = await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
         assert state["this_session"]
         # Bob comes back: his heartbeat is refused, naming who holds the file now.
-        with pytest.raises(Conflict, match="expired and Alice Anders"):
+        with pytest.raises(Conflict, match="expired; Alice Anders"):
             await bob.refresh(path, "bob-tab")
         with pytest.raises(Locked):
             await bob.acquire(path, "bob-tab")

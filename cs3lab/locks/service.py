@@ -354,10 +354,10 @@ class LockService:
                 f"You took over {path} in another session (since {when(lock.since)}): "
                 "it is read-only here now."
             )
+        # Short enough for a JupyterLab notification (140 characters) with a usual path.
         raise Conflict(
-            f"Your lock on {path} expired and {lock.holder.label} holds it now "
-            f"(since {when(lock.since)}). Your unsaved changes are still in your browser: "
-            "make a copy to keep them."
+            f"Your lock on {path} expired; {lock.holder.label} holds it now. "
+            "Make a copy to keep your changes."
         )
 
     async def _refresh_storage(
