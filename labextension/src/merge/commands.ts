@@ -87,7 +87,7 @@ export function addCommands(options: ICommandsOptions): void {
   };
 
   const addTab = (widget: Widget): void => {
-    shell.add(widget, 'main', { mode: 'split-right' });
+    shell.add(widget, 'main');
     shell.activateById(widget.id);
   };
 
