@@ -471,7 +471,7 @@ export class ShareWidget extends Widget {
       { warn: true, title: 'Delete the link' }
     );
     const facts = [
-      link.password_protected ? '🔒 password' : 'no password',
+      link.password_protected ? 'password protected' : 'no password',
       link.expiration
         ? `expires ${formatDate(link.expiration)}`
         : 'never expires'
@@ -692,7 +692,8 @@ export class ShareWidget extends Widget {
     if (!section) {
       return;
     }
-    if (errorStatus(error) === 404) {
+    const status = errorStatus(error);
+    if (status === 404 || status === 501) {
       section.replaceChildren(
         el('h3', {}, 'Other institutions'),
         el(
@@ -750,10 +751,12 @@ export async function openShareDialog(
   onChange: () => void
 ): Promise<void> {
   const body = new ShareWidget(target, onChange);
-  await showDialog({
+  const dialog = new Dialog({
     title: `Share “${target.name}”`,
     body,
     buttons: [Dialog.okButton({ label: 'Done' })],
     hasClose: true
   });
+  dialog.addClass('cs3lab-ShareDialog');
+  await dialog.launch();
 }

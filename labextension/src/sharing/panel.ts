@@ -163,6 +163,13 @@ export class SharedPanel extends Widget {
         })
       );
     }
+    if (share.state === 'accepted') {
+      actions.append(
+        button('Decline', () => this._setState(share.id, 'declined'), {
+          title: 'No longer show it with your files'
+        })
+      );
+    }
     let where = '';
     if (share.state === 'accepted') {
       where =
@@ -181,15 +188,11 @@ export class SharedPanel extends Widget {
       el(
         'span',
         { class: 'cs3lab-Share-who' },
-        el(
-          'span',
-          { class: 'cs3lab-Share-name', title: name },
-          `${isFolder ? '📁' : '📄'} ${name}`
-        ),
+        el('span', { class: 'cs3lab-Share-name', title: name }, name),
         el(
           'span',
           { class: 'cs3lab-Share-detail' },
-          `from ${owner} · ${roleLabel(share.role)}`
+          `${isFolder ? 'folder' : 'file'} from ${owner} · ${roleLabel(share.role)}`
         ),
         where ? el('span', { class: 'cs3lab-Share-detail' }, where) : null
       ),
@@ -229,11 +232,7 @@ export class SharedPanel extends Widget {
       el(
         'span',
         { class: 'cs3lab-Share-who' },
-        el(
-          'span',
-          { class: 'cs3lab-Share-name' },
-          `${share.type === 'directory' ? '📁' : '📄'} ${share.name}`
-        ),
+        el('span', { class: 'cs3lab-Share-name' }, share.name),
         el(
           'span',
           { class: 'cs3lab-Share-detail' },
@@ -321,7 +320,7 @@ export class SharedPanel extends Widget {
     name: string,
     isFolder: boolean
   ): HTMLElement {
-    const label = `${isFolder ? '📁' : '📄'} ${name}`;
+    const label = name;
     if (path === null) {
       return el('span', { class: 'cs3lab-Share-name' }, label);
     }
@@ -373,7 +372,7 @@ export class SharedPanel extends Widget {
     return el(
       'li',
       { class: 'cs3lab-SharedPanel-item', 'data-link-id': link.id },
-      el('span', { class: 'cs3lab-Share-avatar cs3lab-mod-link' }, '🔗'),
+      el('span', { class: 'cs3lab-Share-avatar cs3lab-mod-link' }),
       el(
         'span',
         { class: 'cs3lab-Share-who' },
