@@ -6,7 +6,6 @@ outside it (an original in a project space) are answered as CS3 paths.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..contents_manager.checkpoints import _version_time, route_safe_id
 from ..contents_manager.paths import clean_api_path
 from ..cs3.files import mtime_seconds
 from ..web import CS3APIHandler
+from .offload import offload
 from .origin import download_version
 from .service import MergeService
 
@@ -53,7 +53,7 @@ class _Base(CS3APIHandler):
         return data
 
     async def answer(self, data: Any, status: int = 200) -> None:
-        body = await asyncio.to_thread(json.dumps, self.paths_to_api(data))
+        body = await offload(json.dumps, self.paths_to_api(data))
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(body)

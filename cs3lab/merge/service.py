@@ -30,6 +30,7 @@ from ..cs3.errors import (
 from ..cs3.files import CONTAINER, Files, ResourceInfo
 from . import notebooks as nbmerge
 from . import text as textmerge
+from .offload import offload
 from .origin import (
     MERGE_KEY,
     NB_KEY,
@@ -156,9 +157,9 @@ class MergeService:
         if not await self._versions_can_serve(info):
             origin.snapshot = snapshot_path(target)
         if kind_of(source, data) == "notebook":
-            nb = await asyncio.to_thread(parse_notebook, data, f"The original {source}")
+            nb = await offload(parse_notebook, data, f"The original {source}")
             nb.setdefault("metadata", {}).setdefault(NB_KEY, {})["origin"] = origin.to_json()
-            copy_data = await asyncio.to_thread(notebook_bytes, nb)
+            copy_data = await offload(notebook_bytes, nb)
         else:
             copy_data = data
         if origin.snapshot:
@@ -292,12 +293,12 @@ class MergeService:
     async def diff_bytes(self, path: str, base: bytes, remote: bytes) -> dict[str, Any]:
         kind = kind_of(path, base, remote)
         if kind == "notebook":
-            b = await asyncio.to_thread(parse_notebook, base, "The first notebook")
-            r = await asyncio.to_thread(parse_notebook, remote, "The second notebook")
+            b = await offload(parse_notebook, base, "The first notebook")
+            r = await offload(parse_notebook, remote, "The second notebook")
             return {
                 "type": "notebook",
                 "base": b,
-                "diff": await asyncio.to_thread(nbmerge.diff, b, r),
+                "diff": await offload(nbmerge.diff, b, r),
             }
         if kind == "text":
             return {"type": "text", "base": base.decode(), "remote": remote.decode()}
@@ -406,14 +407,12 @@ class MergeService:
         self, copy_path, origin, original, info, base, local, remote, dry_run, remerged=False
     ):
         b, l_, r = await asyncio.gather(
-            asyncio.to_thread(
-                parse_notebook, base, f"The base of {copy_path} (the original when copied)"
-            ),
-            asyncio.to_thread(parse_notebook, local, f"The original {original.path}"),
-            asyncio.to_thread(parse_notebook, remote, f"The copy {copy_path}"),
+            offload(parse_notebook, base, f"The base of {copy_path} (the original when copied)"),
+            offload(parse_notebook, local, f"The original {original.path}"),
+            offload(parse_notebook, remote, f"The copy {copy_path}"),
         )
         r = without_origin(r)
-        result = await asyncio.to_thread(nbmerge.merge, b, l_, r)
+        result = await offload(nbmerge.merge, b, l_, r)
         out: dict[str, Any] = {
             "type": "notebook",
             "original": info,
@@ -423,7 +422,7 @@ class MergeService:
         if remerged:
             out["remerged"] = True
         if result.clean and not dry_run:
-            merged = await asyncio.to_thread(nbmerge.apply, b, result.decisions)
+            merged = await offload(nbmerge.apply, b, result.decisions)
             written = await self.write_merge(copy_path, origin, original, merged, "notebook")
             return {**out, "status": "merged", "written": True, **written}
         out.update(
@@ -436,9 +435,7 @@ class MergeService:
     async def _merge_text(
         self, copy_path, origin, original, info, base, local, remote, dry_run, remerged=False
     ):
-        result = await asyncio.to_thread(
-            textmerge.merge, base.decode(), local.decode(), remote.decode()
-        )
+        result = await offload(textmerge.merge, base.decode(), local.decode(), remote.decode())
         out: dict[str, Any] = {
             "type": "text",
             "original": info,
@@ -497,7 +494,7 @@ class MergeService:
         elif kind == "notebook":
             if not isinstance(content, dict):
                 raise InvalidArgument("The resolved notebook ('content') must be a JSON object")
-            resolved = await asyncio.to_thread(
+            resolved = await offload(
                 parse_notebook, json.dumps(content).encode(), "The resolved notebook"
             )
             content = without_origin(resolved)
@@ -533,7 +530,7 @@ class MergeService:
             local = await self.files.download(original.path)
             self._remember(original, local)
             if kind == "notebook":
-                remote_bytes = await asyncio.to_thread(notebook_bytes, content)
+                remote_bytes = await offload(notebook_bytes, content)
                 return await self._merge_notebooks(
                     copy_path, origin, original, info, base, local, remote_bytes, False, True
                 )
@@ -597,7 +594,7 @@ class MergeService:
             ours["merges"] = [*ours.get("merges", []), record]
             meta[NB_KEY] = ours
             nb["metadata"] = meta
-            data = await asyncio.to_thread(notebook_bytes, nb)
+            data = await offload(notebook_bytes, nb)
         elif kind == "text":
             data = content.encode("utf-8")
         else:

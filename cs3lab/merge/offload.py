@@ -1,0 +1,37 @@
+"""CPU-heavy merge work (parsing and writing notebooks, nbdime's diff and merge, JSON of
+large answers) in a worker process, so that the Jupyter server's event loop never stalls.
+
+A thread is not enough: json and nbformat spend long stretches in C holding the GIL (a
+6 MB notebook: hundreds of milliseconds), and the loop waits for it. One worker, started
+on first use with "spawn" (forking a process that holds gRPC channels is unsafe), reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_pool: ProcessPoolExecutor | None = None
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+async def offload(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the worker process (``fn`` and its arguments must pickle)."""
+    return await asyncio.get_running_loop().run_in_executor(_executor(), fn, *args)
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
