@@ -132,6 +132,19 @@ async def test_conflicting_merge_writes_nothing_until_resolved(jp_fetch):
     assert await sources(jp_fetch, "nb.ipynb") == ["a = 1", "b = 'both'"]
 
 
+async def test_a_copy_of_a_file_with_versions_merges_three_way(jp_fetch):
+    """The original already has versions when it is copied (the usual case): the base is
+    still the content copied, so a conflict is a conflict, not a two-way fallback."""
+    await api(jp_fetch, "PUT", "kept.ipynb", nb_model(nb_of("a = 1", "b = 1")))
+    await api(jp_fetch, "PUT", "kept.ipynb", nb_model(nb_of("a = 1", "b = 2")))
+    made = await rest(jp_fetch, "POST", "copies", body={"path": "kept.ipynb"})
+    await edit(jp_fetch, "kept.ipynb", set_source(1, "b = 'original'"))
+    await edit(jp_fetch, made["path"], set_source(1, "b = 'copy'"))
+    result = await rest(jp_fetch, "POST", "merge", body={"copy": made["path"]})
+    assert result["status"] == "conflicts", result.get("message")
+    assert await sources(jp_fetch, "kept.ipynb") == ["a = 1", "b = 'original'"]
+
+
 async def test_resolved_save_re_merges_when_the_original_changed_meanwhile(jp_fetch):
     copy = await make_copy(jp_fetch, "nb.ipynb", nb_of("a = 1", "b = 2", "c = 3"))
     await edit(jp_fetch, "nb.ipynb", set_source(1, "b = 'original'"))

@@ -104,7 +104,6 @@ class MergeService:
         self.contents = contents
         self.site = site
         self.copy_folder = copy_folder.strip("/")
-        self._versions_serve: bool | None = None
         self._originals: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
     @property
@@ -154,8 +153,11 @@ class MergeService:
         data = await self.files.download(source)
         origin = Origin.of(info, data, self.site, await self._me())
         origin.path = source
-        if not await self._versions_can_serve(info):
-            origin.snapshot = snapshot_path(target)
+        # The base of a later merge is kept beside the copy: a storage's versions are keyed
+        # by the time they were superseded, and matching one to the content copied proved
+        # unreliable (Reva v3's local driver lists versions it cannot serve); the versions
+        # remain the fallback when the snapshot is gone.
+        origin.snapshot = snapshot_path(target)
         if kind_of(source, data) == "notebook":
             nb = await offload(parse_notebook, data, f"The original {source}")
             nb.setdefault("metadata", {}).setdefault(NB_KEY, {})["origin"] = origin.to_json()
@@ -172,29 +174,6 @@ class MergeService:
                 "cs3lab: %s keeps no arbitrary metadata; the origin is in the notebook", target
             )
         return {"path": target, "origin": origin.to_json()}
-
-    async def _versions_can_serve(self, info: ResourceInfo) -> bool:
-        """Whether the storage hands out the content of old versions (probed once on a file
-        that has one; until then a snapshot is kept)."""
-        if self._versions_serve is not None:
-            return self._versions_serve
-        from .origin import download_version
-
-        try:
-            versions = await self.files.list_versions(info.path)
-        except NotSupported:
-            self._versions_serve = False
-            return False
-        except CS3Error:
-            return False
-        if not versions:
-            return False
-        try:
-            await download_version(self.files, info, versions[-1].key)
-            self._versions_serve = True
-        except CS3Error:
-            self._versions_serve = False
-        return self._versions_serve
 
     # -- origin and base --------------------------------------------------------------------
 
