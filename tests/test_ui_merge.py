@@ -48,11 +48,17 @@ def _notebook(threshold: str) -> dict:
     cells = [
         nbformat.v4.new_markdown_cell("# Analysis\nA notebook alice copies and merges back."),
         nbformat.v4.new_code_cell("import math\nsamples = [1, 2, 3, 4]"),
-        nbformat.v4.new_code_cell(f"threshold = {threshold}\nselected = [s for s in samples if s > threshold]"),
+        nbformat.v4.new_code_cell(
+            f"threshold = {threshold}\nselected = [s for s in samples if s > threshold]"
+        ),
         nbformat.v4.new_code_cell("print(len(selected), math.pi)"),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 

@@ -81,9 +81,7 @@ def test_share_dialog_link_and_shared_with_me(two_labs):
     # What the browser did is what the server holds.
     status, access = alice.request("GET", f"cs3lab/api/shares?path={folder}")
     assert status == 200, access
-    assert [(s["grantee"]["username"], s["role"]) for s in access["shares"]] == [
-        ("bob", "viewer")
-    ]
+    assert [(s["grantee"]["username"], s["role"]) for s in access["shares"]] == [("bob", "viewer")]
     assert access["shares"][0]["id"] == share_id
     assert len(access["links"]) == 1
     link = access["links"][0]
