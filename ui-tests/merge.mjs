@@ -202,9 +202,10 @@ async function run(page, server) {
       return Array.isArray(source) ? source.join('') : source;
     }, CELL);
   log(`merged source before picking: ${JSON.stringify(await resolved())}`);
-  const picker = view.locator('.cm-merge-right-editor .jp-Merge-gutter-picker').first();
+  const picker = view.locator('.cm-merge-right-editor .jp-Merge-gutter-picker:visible').first();
   await picker.scrollIntoViewIfNeeded({ timeout: TIMEOUT });
-  await picker.dispatchEvent('mousedown');
+  // A real click (mouse moved there): nbdime finds the line from the event's position.
+  await picker.click({ timeout: TIMEOUT });
   await page.waitForTimeout(500);
   let merged = await resolved();
   log(`merged source after picking the copy's side: ${JSON.stringify(merged)}`);
