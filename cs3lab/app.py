@@ -8,7 +8,6 @@ from jupyter_server.utils import url_path_join
 from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
 from .locks.handlers import lock_handlers
-from .merge import offload as merge_worker
 from .merge.handlers import merge_handlers
 from .session.handlers import SessionHandler
 from .session.service import SessionService
@@ -71,7 +70,6 @@ class CS3LabApp(ExtensionApp):
             self.handlers.extend(handlers)
 
     async def stop_extension(self) -> None:
-        merge_worker.shutdown()
         if self._owns_files:
             self.files.close()
             await self.files.client.close()

@@ -3,7 +3,9 @@ large answers) in a worker process, so that the Jupyter server's event loop neve
 
 A thread is not enough: json and nbformat spend long stretches in C holding the GIL (a
 6 MB notebook: hundreds of milliseconds), and the loop waits for it. One worker, started
-on first use with "spawn" (forking a process that holds gRPC channels is unsafe), reused.
+on first use with "spawn" (forking a process that holds gRPC channels is unsafe) and kept
+for the life of the server process (Python's exit handlers end it), since starting one costs
+seconds.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -26,12 +29,12 @@ def _executor() -> ProcessPoolExecutor:
 
 
 async def offload(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in the worker process (``fn`` and its arguments must pickle)."""
-    return await asyncio.get_running_loop().run_in_executor(_executor(), fn, *args)
-
-
-def shutdown() -> None:
+    """``fn(*args)`` in the worker process (``fn`` and its arguments must pickle). A worker
+    that died (killed, out of memory) is replaced once."""
     global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(_executor(), fn, *args)
+    except BrokenProcessPool:
         _pool = None
+        return await loop.run_in_executor(_executor(), fn, *args)
