@@ -17,6 +17,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
+import { check, Failure, fileRow, waitInPage } from './lab.mjs';
 
 const env = process.env;
 const LAB_URL = env.CS3LAB_LAB_URL;
@@ -29,19 +30,8 @@ const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 60_000);
 const MARKER = `cs3lab-ui-${randomBytes(4).toString('hex')}`;
 
 const log = msg => console.log(`[edit-notebook] ${msg}`);
-class Failure extends Error {}
-const check = (ok, reason) => {
-  if (!ok) throw new Failure(reason);
-};
 
 /** Polls `fn(arg)` in the page until it is truthy; fails with `reason` after TIMEOUT. */
-async function waitInPage(page, reason, fn, arg) {
-  try {
-    return await page.waitForFunction(fn, arg, { timeout: TIMEOUT, polling: 250 });
-  } catch (error) {
-    throw new Failure(`${reason} (not within ${TIMEOUT} ms: ${error.message.split('\n')[0]})`);
-  }
-}
 
 async function screenshot(page, name) {
   const file = join(SHOTS, name);
@@ -57,12 +47,6 @@ async function openLab(page, url) {
 }
 
 /** The file browser row of `name` in the current folder. */
-function fileRow(page, name) {
-  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  return page
-    .locator('.jp-DirListing-content .jp-DirListing-item')
-    .filter({ has: page.locator('.jp-DirListing-itemText', { hasText: exact }) });
-}
 
 async function expectListed(page, name) {
   try {

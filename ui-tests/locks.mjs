@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium.mjs';
+import { check, Failure, fileRow, logger, waitInPage } from './lab.mjs';
 
 const env = process.env;
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'shared.ipynb';
@@ -41,20 +42,7 @@ const MARKERS = {
   alice: `alice-edit-${TAG}`
 };
 
-const START = Date.now();
-const log = msg => console.log(`[locks ${((Date.now() - START) / 1000).toFixed(1)}s] ${msg}`);
-class Failure extends Error {}
-const check = (ok, reason) => {
-  if (!ok) throw new Failure(reason);
-};
-
-async function waitInPage(page, reason, fn, arg, timeout = TIMEOUT) {
-  try {
-    return await page.waitForFunction(fn, arg, { timeout, polling: 250 });
-  } catch (error) {
-    throw new Failure(`${reason} (not within ${timeout} ms: ${error.message.split('\n')[0]})`);
-  }
-}
+const log = logger('locks');
 
 async function screenshot(page, name) {
   // JupyterLab asks whether to fetch Jupyter news: answer No (it covers the other toasts).
@@ -75,13 +63,6 @@ async function openLab(page, base, token) {
   await page.goto(url.href, { timeout: TIMEOUT });
   await waitInPage(page, 'JupyterLab did not start', () => window.jupyterapp !== undefined);
   await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
-}
-
-function fileRow(page, name) {
-  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  return page
-    .locator('.jp-DirListing-content .jp-DirListing-item')
-    .filter({ has: page.locator('.jp-DirListing-itemText', { hasText: exact }) });
 }
 
 /** Opens the notebook from the file browser; waits until it is loaded and its kernel idle. */

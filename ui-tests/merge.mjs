@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium.mjs';
+import { check, Failure, fileRow, logger, waitInPage } from './lab.mjs';
 
 const env = process.env;
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'analysis.ipynb';
@@ -27,20 +28,7 @@ const TAG = randomBytes(3).toString('hex');
 const LINES = { original: `threshold_orig_${TAG}`, copy: `threshold_copy_${TAG}` };
 const CELL = 2; // the cell changed on both sides
 
-const START = Date.now();
-const log = msg => console.log(`[merge ${((Date.now() - START) / 1000).toFixed(1)}s] ${msg}`);
-class Failure extends Error {}
-const check = (ok, reason) => {
-  if (!ok) throw new Failure(reason);
-};
-
-async function waitInPage(page, reason, fn, arg, timeout = TIMEOUT) {
-  try {
-    return await page.waitForFunction(fn, arg, { timeout, polling: 250 });
-  } catch (error) {
-    throw new Failure(`${reason} (not within ${timeout} ms: ${error.message.split('\n')[0]})`);
-  }
-}
+const log = logger('merge');
 
 async function screenshot(page, name) {
   const news = page.locator('.Toastify__toast', { hasText: 'official Jupyter news' });
@@ -55,13 +43,6 @@ async function screenshot(page, name) {
   const file = join(SHOTS, `merge-${name}.png`);
   await page.screenshot({ path: file, timeout: TIMEOUT });
   log(`screenshot ${file}`);
-}
-
-function fileRow(page, name) {
-  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  return page
-    .locator('.jp-DirListing-content .jp-DirListing-item')
-    .filter({ has: page.locator('.jp-DirListing-itemText', { hasText: exact }) });
 }
 
 /** Right-click `name` in the file browser and run the context menu's `label`. */

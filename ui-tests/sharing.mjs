@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium.mjs';
+import { check, Failure, fileRow, logger } from './lab.mjs';
 
 const env = process.env;
 const FOLDER = env.CS3LAB_FOLDER;
@@ -22,12 +23,7 @@ const PASSWORD = env.CS3LAB_PASSWORD || 'secret-pw-1';
 const SHOTS =
   env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
 const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 30_000);
-const START = Date.now();
-const log = msg => console.log(`[sharing ${((Date.now() - START) / 1000).toFixed(1)}s] ${msg}`);
-class Failure extends Error {}
-const check = (ok, reason) => {
-  if (!ok) throw new Failure(reason);
-};
+const log = logger('sharing');
 
 /** JupyterLab asks whether to fetch Jupyter news: answer No (before any modal dialog). */
 async function dismissNews(page, wait = 0) {
@@ -54,13 +50,6 @@ async function openLab(page, base, token) {
   await page.waitForFunction(() => window.jupyterapp !== undefined, null, { timeout: TIMEOUT });
   await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
   await dismissNews(page, 5000);
-}
-
-function fileRow(page, name) {
-  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  return page
-    .locator('.jp-DirListing-content .jp-DirListing-item')
-    .filter({ has: page.locator('.jp-DirListing-itemText', { hasText: exact }) });
 }
 
 async function run(alice, bob) {
