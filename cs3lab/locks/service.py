@@ -206,24 +206,13 @@ class LockService:
 
     async def _state(self, path: str, info: ResourceInfo) -> LockState:
         me, _ = await self.me()
-        lock, requests = await self._lock_and_requests(path, info)
-        return self._build_state(path, lock, requests, me)
-
-    async def _lock_and_requests(
-        self, path: str, info: ResourceInfo
-    ) -> tuple[LockInfo | None, list[EditRequest]]:
-        """The file's lock and its edit requests, from its Stat and one listing of its folder."""
         parent, name = posixpath.split(path)
         entries = await self.files.list(parent, [marker_mod.METADATA_KEY, request_mod.METADATA_KEY])
         if info.HasField("lock") and info.lock.lock_id:
             lock = await self.native.read(info)
         else:
             lock = lock_of_markers(markers_by_file(entries).get(name, []))
-        return lock, requests_in(entries, name)
-
-    def _build_state(
-        self, path: str, lock: LockInfo | None, requests: list[EditRequest], me: Holder
-    ) -> LockState:
+        requests = requests_in(entries, name)
         state = LockState(path, lock, expiry_seconds=self.expiry)
         if lock is not None:
             state.mine = lock.holder.key == me.key
@@ -280,15 +269,13 @@ class LockService:
         async with self._guards[path]:
             info = await self._stat_file(path)
             me, user_id = await self.me()
-            kind = await self.kind_of(info)
-            # One Stat and one listing tell the lock and the requests; the state answered
-            # is built from what this call did, without reading the storage again.
-            lock, requests = await self._lock_and_requests(path, info)
+            lock = await self.lock_of(path, info)
             session = self._session(path)
             now = time.time()
             if session is not None and lock is not None and lock.lock_id == session.lock_id:
                 session.clients[client] = now
-                return self._build_state(path, lock, requests, me)
+                return await self._state(path, info)
+            kind = await self.kind_of(info)
             lock_id = new_lock_id(self.site, now)
             mine = LockInfo(lock_id, me, now, now + self.expiry, kind)
             if lock is not None:
@@ -296,13 +283,11 @@ class LockService:
                     raise self.locked_error(path, lock, me)
                 await self._replace(path, info, lock, mine, user_id)
             else:
-                self._refuse_if_reserved(path, requests, me)
+                await self._refuse_if_reserved(path, me)
                 await self._create(path, info, mine, user_id, me)
             self._sessions[path] = Session(lock_id, kind, now, now, {client: now})
-            if any(r.requester.key == me.key for r in requests):
-                await self.requests.remove(path, me.username)  # a granted request is used up
-                requests = [r for r in requests if r.requester.key != me.key]
-            return self._build_state(path, mine, requests, me)
+            await self.requests.remove(path, me.username)  # a granted request is used up
+            return await self._state(path, await self.files.stat(path))
 
     async def _create(
         self, path: str, info: ResourceInfo, lock: LockInfo, user_id: UserId, me: Holder
@@ -326,9 +311,11 @@ class LockService:
         elif not await self.markers.update(path, new, current_lock_id=old.lock_id):
             raise Conflict(f"The lock on {path} changed hands while you took it over")
 
-    def _refuse_if_reserved(self, path: str, requests: list[EditRequest], me: Holder) -> None:
+    async def _refuse_if_reserved(self, path: str, me: Holder) -> None:
+        parent, name = posixpath.split(path)
+        entries = await self.files.list(parent, [request_mod.METADATA_KEY])
         now = time.time()
-        for request in requests:
+        for request in requests_in(entries, name):
             reserved = request.state == "granted" and (request.reserved_until or 0) > now
             if reserved and request.requester.key != me.key:
                 raise Locked(
