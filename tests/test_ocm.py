@@ -11,9 +11,9 @@ version is refused (409) whoever changed the file.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
+from urllib.parse import quote
 
 import pytest
 import site_runner
@@ -98,6 +98,13 @@ def _name(stem: str, ext: str = "ipynb") -> str:
     return f"{stem}-{uuid.uuid4().hex[:6]}.{ext}"
 
 
+PLACE = "Federated shares"  # the root folder where JupyterLab shows accepted received shares
+
+
+def contents(path: str) -> str:
+    return f"api/contents/{quote(path)}"
+
+
 def _share(alice, carol, contact: str, path: str, role: str) -> tuple[dict, dict]:
     """Alice shares ``path``; carol finds it pending and accepts it. Returns (the share at
     alice's site, the received share at carol's)."""
@@ -110,20 +117,20 @@ def _share(alice, carol, contact: str, path: str, role: str) -> tuple[dict, dict
     assert status == 200
     (mine,) = [r for r in received if r["name"] == share["name"]]
     assert mine["state"] == "pending" and mine["role"] == role, mine
-    assert mine["cs3_path"] == f"/ocm/{mine['id']}"
-    status, body = carol.request("GET", f"cs3lab/api/ocm/received/{mine['id']}/files")
-    assert status == 403 and "Accept" in body["message"], body  # pending: not yet
+    assert mine["cs3_path"] == f"/ocm/{mine['id']}" and mine["path"] is None
+    status, body = carol.request("GET", contents(f"{PLACE}/{share['name']}"))
+    assert status == 404, body  # pending: not in the file browser yet
     status, accepted = carol.request(
         "PATCH", f"cs3lab/api/ocm/received/{mine['id']}", {"state": "accepted"}
     )
     assert status == 200 and accepted["state"] == "accepted", accepted
+    assert accepted["path"] == f"{PLACE}/{share['name']}", accepted
     return share, accepted
 
 
-def _edited(text: str, line: str) -> str:
-    nb = json.loads(text)
-    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": line})
-    return json.dumps(nb)
+def _edited(nb: dict, line: str) -> dict:
+    cells = [*nb["cells"], {"cell_type": "markdown", "metadata": {}, "source": line}]
+    return {"type": "notebook", "format": "json", "content": {**nb, "cells": cells}}
 
 
 def test_invitation_errors(contacts, carol, federation):
@@ -165,37 +172,63 @@ def test_editor_share_open_save_back_stale_save_revoke(contacts, alice, carol):
     status, listed = alice.request("GET", "cs3lab/api/ocm/shares")
     assert any(s["id"] == share["id"] and s["with"] == carol_id for s in listed)
 
-    # Carol opens it at her site and saves a change back.
-    files = f"cs3lab/api/ocm/received/{received['id']}/files"
-    status, opened = carol.request("GET", files)
+    # The root of carol's file browser shows the place; the place lists the share.
+    status, root = carol.request("GET", "api/contents")
+    (place,) = [e for e in root["content"] if e["name"] == PLACE]
+    assert place["type"] == "directory" and place["writable"] is False, place
+    status, listed = carol.request("GET", contents(PLACE))
+    assert status == 200, listed
+    (entry,) = [e for e in listed["content"] if e["name"] == name]
+    assert entry["type"] == "notebook" and entry["writable"] is True
+    assert entry["mount"] == {
+        "kind": "ocm",
+        "owner": alice_id,
+        "site": alice_id.split("@")[1],
+        "role": "editor",
+    }
+
+    # Carol opens it in JupyterLab at her site and saves a change back.
+    path = received["path"]
+    status, opened = carol.request("GET", contents(path))
     assert status == 200 and opened["writable"] is True, opened
-    source = json.loads(opened["content"])["cells"][0]["source"]  # as stored: str or lines
-    assert "".join(source) == "# from site-fa"
+    assert opened["type"] == "notebook" and opened["content"]["cells"][0]["source"] == (
+        "# from site-fa"
+    )
     new = _edited(opened["content"], "carol was here")
-    status, saved = carol.request("PUT", files, {"content": new, "etag": opened["etag"]})
+    status, saved = carol.request("PUT", contents(path), {**new, "etag": opened["etag"]})
     assert status == 200, saved
     assert saved["etag"] != opened["etag"]
     status, model = alice.request("GET", f"api/contents/{name}")
     assert [c["source"] for c in model["content"]["cells"]][-1] == "carol was here"
 
     # Alice changes it at her site: carol's save based on her old copy is refused.
-    status, _ = alice.request(
-        "PUT",
-        f"api/contents/{name}",
-        {**NB, "content": json.loads(_edited(new, "alice again"))},
-    )
+    status, _ = alice.request("PUT", f"api/contents/{name}", _edited(new["content"], "alice again"))
     assert status == 200
-    status, body = carol.request("PUT", files, {"content": new, "etag": saved["etag"]})
+    status, body = carol.request("PUT", contents(path), {**new, "etag": saved["etag"]})
     assert status == 409 and "changed" in body["message"], body
     status, model = alice.request("GET", f"api/contents/{name}")
     assert model["content"]["cells"][-1]["source"] == "alice again"
+
+    # No lock is taken on a federated file from carol's side (the owner's site would keep
+    # it): 501 with the reason, and the etag check above is what protects her saves.
+    status, body = carol.request("POST", "cs3lab/api/locks", {"path": path, "client": "tab-c"})
+    assert status == 501 and "another site" in body["message"], body
+    # Nor can she delete or rename the share as if it were her file.
+    status, body = carol.request("DELETE", contents(path))
+    assert status == 403, body
+    status, body = carol.request("PATCH", contents(path), {"path": "mine.ipynb"})
+    assert status == 403, body
+    status, body = carol.request(
+        "PUT", contents(f"{PLACE}/new.txt"), {"type": "file", "format": "text", "content": "x"}
+    )
+    assert status == 403, body
 
     # Alice revokes it: gone at carol's site.
     status, _ = alice.request("DELETE", f"cs3lab/api/ocm/shares/{share['id']}")
     assert status == 204
     status, received_now = carol.request("GET", "cs3lab/api/ocm/received")
     assert status == 200 and received["id"] not in [r["id"] for r in received_now]
-    status, body = carol.request("GET", files)
+    status, body = carol.request("GET", contents(path))
     assert status == 404, body
     status, body = alice.request("DELETE", f"cs3lab/api/ocm/shares/{share['id']}")
     assert status == 404, body
@@ -206,11 +239,12 @@ def test_viewer_share_opens_read_only_and_refuses_saves(contacts, alice, carol):
     name = _name("view")
     assert alice.request("PUT", f"api/contents/{name}", NB)[0] == 201
     _, received = _share(alice, carol, carol_id, name, "viewer")
-    files = f"cs3lab/api/ocm/received/{received['id']}/files"
-    status, opened = carol.request("GET", files)
+    status, opened = carol.request("GET", contents(received["path"]))
     assert status == 200 and opened["writable"] is False, opened
     status, body = carol.request(
-        "PUT", files, {"content": _edited(opened["content"], "no"), "etag": opened["etag"]}
+        "PUT",
+        contents(received["path"]),
+        {**_edited(opened["content"], "no"), "etag": opened["etag"]},
     )
     assert status == 403 and "read-only" in body["message"], body
     status, model = alice.request("GET", f"api/contents/{name}")
@@ -234,9 +268,9 @@ def test_declined_share_cannot_be_opened(contacts, alice, carol):
     status, declined = carol.request(
         "PATCH", f"cs3lab/api/ocm/received/{mine['id']}", {"state": "declined"}
     )
-    assert status == 200 and declined["state"] == "declined"
-    status, body = carol.request("GET", f"cs3lab/api/ocm/received/{mine['id']}/files")
-    assert status == 403, body
+    assert status == 200 and declined["state"] == "declined" and declined["path"] is None
+    status, body = carol.request("GET", contents(f"{PLACE}/{name}"))
+    assert status == 404, body
     status, body = carol.request(
         "PATCH", f"cs3lab/api/ocm/received/{mine['id']}", {"state": "maybe"}
     )
@@ -250,18 +284,23 @@ def test_folder_share_lists_and_takes_new_files(contacts, alice, carol):
     assert alice.request("PUT", f"api/contents/{folder}/a.ipynb", NB)[0] == 201
     _, received = _share(alice, carol, carol_id, folder, "editor")
     assert received["type"] == "directory"
-    files = f"cs3lab/api/ocm/received/{received['id']}/files"
-    status, listing = carol.request("GET", files)
+    path = received["path"]
+    status, listing = carol.request("GET", contents(path))
     assert status == 200 and listing["type"] == "directory", listing
     assert [e["name"] for e in listing["content"]] == ["a.ipynb"]
-    status, opened = carol.request("GET", f"{files}?path=a.ipynb")
-    assert status == 200 and opened["path"] == "a.ipynb"
-    status, saved = carol.request("PUT", f"{files}?path=from-carol.txt", {"content": "hello A"})
-    assert status == 200, saved
+    assert listing["content"][0]["path"] == f"{path}/a.ipynb"
+    status, opened = carol.request("GET", contents(f"{path}/a.ipynb"))
+    assert status == 200 and opened["type"] == "notebook"
+    status, saved = carol.request(
+        "PUT",
+        contents(f"{path}/from-carol.txt"),
+        {"type": "file", "format": "text", "content": "hello A"},
+    )
+    assert status == 201, saved
     status, model = alice.request("GET", f"api/contents/{folder}/from-carol.txt")
     assert status == 200 and model["content"] == "hello A"
-    status, body = carol.request("GET", f"{files}?path=../escape")
-    assert status == 400, body
+    status, body = carol.request("GET", f"api/contents/{quote(path)}/..%2F..%2Fescape")
+    assert status in (400, 404), body
 
 
 def test_lock_at_the_owners_site_refuses_the_federated_save(contacts, alice, carol):
@@ -272,21 +311,21 @@ def test_lock_at_the_owners_site_refuses_the_federated_save(contacts, alice, car
     name = _name("locked")
     assert alice.request("PUT", f"api/contents/{name}", NB)[0] == 201
     _, received = _share(alice, carol, carol_id, name, "editor")
-    files = f"cs3lab/api/ocm/received/{received['id']}/files"
-    status, opened = carol.request("GET", files)
+    path = received["path"]
+    status, opened = carol.request("GET", contents(path))
     assert status == 200
 
     status, state = alice.request("POST", "cs3lab/api/locks", {"path": name, "client": "tab-a"})
     assert status == 200 and state["this_session"], state
-    edited = _edited(opened["content"], "carol while locked")
-    status, body = carol.request("PUT", files, {"content": edited, "etag": opened["etag"]})
+    edited = {**_edited(opened["content"], "carol while locked"), "etag": opened["etag"]}
+    status, body = carol.request("PUT", contents(path), edited)
     assert status == 423 and "locked" in body["message"], body
     status, model = alice.request("GET", f"api/contents/{name}")
     assert len(model["content"]["cells"]) == 1  # nothing written
 
     status, _ = alice.request("DELETE", f"cs3lab/api/locks?path={name}&client=tab-a")
     assert status == 204
-    status, saved = carol.request("PUT", files, {"content": edited, "etag": opened["etag"]})
+    status, saved = carol.request("PUT", contents(path), edited)
     assert status == 200, saved
     status, model = alice.request("GET", f"api/contents/{name}")
     assert model["content"]["cells"][-1]["source"] == "carol while locked"

@@ -15,11 +15,12 @@ from traitlets import Integer, Unicode, default
 
 from ..config import CS3Connection
 from ..cs3 import Files
-from ..cs3.errors import Locked, NotFound
+from ..cs3.errors import CS3Error, Locked, NotFound
 from ..cs3.files import ResourceInfo
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
-from . import models
-from .errors import as_http_errors
+from . import models, spaces
+from .errors import as_http_errors, http_error
+from .mounts import MountTable, Resolved
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
 from .uploads import ChunkStager
 
@@ -38,6 +39,12 @@ class CS3ContentsManager(AsyncContentsManager):
         "their lock every third of this.",
     ).tag(config=True)
 
+    spaces_folder = Unicode(
+        "Spaces",
+        help="Name of the root folder that shows the project spaces the user can reach (CS3 "
+        "ListStorageSpaces), beside the home's own files. Empty: not shown.",
+    ).tag(config=True)
+
     @default("checkpoints_class")
     def _checkpoints_class_default(self):
         from .checkpoints import CS3Checkpoints
@@ -50,6 +57,12 @@ class CS3ContentsManager(AsyncContentsManager):
         self._files: Files | None = None
         self._locks: LockService | None = None
         self._stager = ChunkStager(self.max_upload_bytes)
+        # Places beside the home (project spaces, federated shares): see mounts.py.
+        self.mounts = MountTable()
+        if self.spaces_folder:
+            self.mounts.add_place(
+                self.spaces_folder, lambda: spaces.project_spaces(self.files), spaces.DESCRIPTION
+            )
 
     # -- connection -------------------------------------------------------------------------
 
@@ -69,6 +82,7 @@ class CS3ContentsManager(AsyncContentsManager):
                 site=self.connection.site_name,
                 expiry_seconds=self.lock_expiry_seconds,
             )
+            self._locks.unlockable = self._unlockable
         return self._locks
 
     @property
@@ -85,16 +99,70 @@ class CS3ContentsManager(AsyncContentsManager):
             self._files = None
 
     def cs3_path(self, path: str) -> str:
-        return to_cs3(self.home, path)
+        """The CS3 path of a JupyterLab path: in the home, or below a mount of a place."""
+        try:
+            resolved = self.mounts.resolve(clean_api_path(path))
+            return to_cs3(self.home, path) if resolved is None else resolved.cs3_path
+        except CS3Error as err:
+            raise http_error(err, self.home) from None
+
+    def _resolved(self, path: str) -> Resolved | None:
+        try:
+            return self.mounts.resolve(path)
+        except NotFound:
+            return None
+
+    def _unlockable(self, cs3_path: str) -> str | None:
+        mount = self.mounts.mount_of(cs3_path)
+        if mount is None or mount.lockable:
+            return None
+        return (
+            f"{posixpath.basename(cs3_path)} is shared with you by another site: cs3lab takes "
+            "no write lock there. Your saves are still checked against the stored version, so "
+            "a save over a newer change is refused."
+        )
+
+    def _refuse_in_place(self, path: str) -> None:
+        """403 for a new file or folder right in a place (only its mounts are there)."""
+        parent, name = split(path)
+        resolved = self._resolved(parent) if parent else None
+        if (
+            resolved is not None
+            and resolved.mount is None
+            and name not in (resolved.place.mounts or {})
+        ):
+            raise HTTPError(
+                403,
+                f"Cannot create {name} in {parent}: it shows {resolved.place.description}, "
+                "open one of them to create files inside it",
+            )
+
+    def _refuse_mount_change(self, path: str, verb: str) -> None:
+        """Places and their mounts are not folders of the user's: 403 to delete or rename
+        them (a federated share is declined in the Shared panel)."""
+        resolved = self._resolved(path)
+        if resolved is not None and not resolved.rest:
+            what = resolved.mount.name if resolved.mount else resolved.place.name
+            raise HTTPError(
+                403,
+                f"Cannot {verb} {what}: it is {resolved.place.description}, not a file or "
+                "folder of your storage",
+            )
 
     def errors(self):
         return as_http_errors(self.home)
 
     async def _stat(self, path: str) -> ResourceInfo | None:
         """Stat an API path; None when it does not exist."""
+        await self.mounts.ensure(path)
+        resolved = self._resolved(path) if path else None
+        if resolved is not None and resolved.mount is None:
+            return models.place_info(list((resolved.place.mounts or {}).values()))
         try:
             return await self.files.stat(self.cs3_path(path))
-        except NotFound:
+        except (NotFound, HTTPError) as err:
+            if isinstance(err, HTTPError) and err.status_code != 404:
+                raise
             return None
 
     def _refuse_hidden(self, path: str, status: int, verb: str) -> None:
@@ -150,7 +218,15 @@ class CS3ContentsManager(AsyncContentsManager):
         model = models.base_model(path, info)
         model["type"] = "directory"
         if content:
-            children = []
+            resolved = self._resolved(path)
+            if resolved is not None and resolved.mount is None:
+                model["content"] = [
+                    models.mount_model(f"{path}/{m.name}", m)
+                    for m in (resolved.place.mounts or {}).values()
+                ]
+                model["format"] = "json"
+                return model
+            children = [] if path else await self._place_models()
             entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS)
             locks = await self.locks.locks_in(entries)
             # Share state (set by cs3lab.sharing): a fixed number of calls per listing.
@@ -158,7 +234,7 @@ class CS3ContentsManager(AsyncContentsManager):
             shares = await share_state(entries) if share_state is not None else {}
             me = (await self.locks.me())[0] if locks else None
             for child in entries:
-                name = posixpath.basename(child.path.rstrip("/"))
+                name = child.name or posixpath.basename(child.path.rstrip("/"))
                 if not name or not self.should_list(name) or is_lock_artifact(name):
                     continue
                 if not self.allow_hidden and is_hidden_name(name):
@@ -171,6 +247,16 @@ class CS3ContentsManager(AsyncContentsManager):
             model["content"] = children
             model["format"] = "json"
         return model
+
+    async def _place_models(self) -> list[dict]:
+        """The places shown beside the home's own entries in the root listing."""
+        shown = []
+        for place in await self.mounts.visible_places():
+            mounts = list((place.mounts or {}).values())
+            model = models.base_model(place.name, models.place_info(mounts))
+            model.update(type="directory", place=place.description)
+            shown.append(model)
+        return shown
 
     def _apply_lock(self, model: dict, cs3_path: str, lock, me) -> None:
         """Lock state into a model: ``lock`` (who, since, mine) and, when someone else
@@ -247,6 +333,8 @@ class CS3ContentsManager(AsyncContentsManager):
 
         message = None
         with self.errors():
+            await self.mounts.ensure(path)
+            self._refuse_in_place(path)
             if model["type"] == "directory":
                 await self._save_directory(path)
             else:
@@ -318,10 +406,15 @@ class CS3ContentsManager(AsyncContentsManager):
         nothing written) when someone else holds the file's lock."""
         cs3_path = self.cs3_path(path)
         lock_id = await self.locks.write_lock_id(cs3_path, stored)
+        mount = self.mounts.mount_of(cs3_path)
         try:
             await self.files.upload(cs3_path, data, lock_id=lock_id)
-        except Locked:
-            raise await self.locks.explain_refusal(cs3_path) from None
+        except CS3Error as err:
+            if mount is not None and mount.explain_write_error is not None:
+                raise mount.explain_write_error(err) from None
+            if isinstance(err, Locked):
+                raise await self.locks.explain_refusal(cs3_path) from None
+            raise
 
     def _staging_model(self, path: str) -> dict:
         _, name = split(path)
@@ -344,6 +437,8 @@ class CS3ContentsManager(AsyncContentsManager):
         path = clean_api_path(path)
         self._refuse_hidden(path, 400, "delete")
         with self.errors():
+            await self.mounts.ensure(path)
+            self._refuse_mount_change(path, "delete")
             info = await self._stat(path)
             if info is None:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
@@ -364,6 +459,10 @@ class CS3ContentsManager(AsyncContentsManager):
         self._refuse_hidden(old_path, 400, "rename")
         self._refuse_hidden(new_path, 400, "rename to")
         with self.errors():
+            for path in (old_path, new_path):
+                await self.mounts.ensure(path)
+                self._refuse_mount_change(path, "rename")
+            self._refuse_in_place(new_path)
             if await self._stat(new_path) is not None:
                 raise HTTPError(409, f"File already exists: {new_path}")
             info = await self._stat(old_path)

@@ -9,7 +9,8 @@ import mimetypes
 from datetime import datetime, timezone
 from typing import Any
 
-from ..cs3.files import CONTAINER, ResourceInfo, mtime_seconds
+from ..cs3.files import CONTAINER, FILE, Permissions, ResourceInfo, mtime_seconds
+from .mounts import Mount
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 HASH_ALGORITHM = "sha256"
@@ -67,3 +68,33 @@ def can_write(info: ResourceInfo) -> bool:
     if not info.HasField("permission_set"):
         return True
     return bool(perms.create_container if is_dir(info) else perms.initiate_file_upload)
+
+
+def place_info(mounts: list[Mount]) -> ResourceInfo:
+    """A ResourceInfo for a place (a virtual folder of the root): listable, not writable,
+    modified when its newest mount was."""
+    info = ResourceInfo(type=CONTAINER, permission_set=Permissions(list_container=True))
+    newest = max((m.mtime for m in mounts), default=0.0)
+    info.mtime.seconds, info.mtime.nanos = int(newest), int((newest % 1) * 1e9)
+    return info
+
+
+def mount_model(api_path: str, mount: Mount) -> dict[str, Any]:
+    """The listing model of a mount in its place, from what its place's lister knew (no
+    Stat per mount)."""
+    info = ResourceInfo(
+        type=CONTAINER if mount.is_dir else FILE,
+        permission_set=Permissions(
+            list_container=True,
+            create_container=mount.writable,
+            initiate_file_upload=mount.writable,
+        ),
+    )
+    info.mtime.seconds, info.mtime.nanos = int(mount.mtime), int((mount.mtime % 1) * 1e9)
+    model = base_model(api_path, info)
+    model["type"] = guess_type(api_path, info)
+    if model["type"] != "directory":
+        model["mimetype"] = file_mimetype(api_path)
+        model["size"] = None  # not known without a Stat of each
+    model["mount"] = {"kind": mount.kind, **mount.details}
+    return model

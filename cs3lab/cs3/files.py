@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from cs3.gateway.v1beta1 import resources_pb2 as gw_res
 from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
+from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces_api
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
@@ -20,6 +21,7 @@ ResourceInfo = res.ResourceInfo
 FileVersion = res.FileVersion
 RecycleItem = res.RecycleItem
 Lock = res.Lock
+Permissions = res.ResourcePermissions
 WRITE_LOCK = res.LOCK_TYPE_WRITE
 CONTAINER = res.RESOURCE_TYPE_CONTAINER
 FILE = res.RESOURCE_TYPE_FILE
@@ -78,6 +80,22 @@ class Files:
             ref=ref(path), arbitrary_metadata_keys=list(metadata_keys)
         )
         return list((await self.client.call("ListContainer", request, path)).infos)
+
+    async def spaces(self, space_type: str = "") -> list[res.StorageSpace]:
+        """The storage spaces the user can reach (ListStorageSpaces), of one type if given
+        ("personal", "project", ...)."""
+        filters = []
+        if space_type:
+            filters.append(
+                spaces_api.ListStorageSpacesRequest.Filter(
+                    type=spaces_api.ListStorageSpacesRequest.Filter.TYPE_SPACE_TYPE,
+                    space_type=space_type,
+                )
+            )
+        request = spaces_api.ListStorageSpacesRequest(filters=filters)
+        return list(
+            (await self.client.call("ListStorageSpaces", request, "storage spaces")).storage_spaces
+        )
 
     async def mkdir(self, path: str) -> None:
         await self.client.call("CreateContainer", sp.CreateContainerRequest(ref=ref(path)), path)
@@ -184,3 +202,10 @@ class Files:
             ref=ref(path), key=key, restore_ref=ref(restore_to) if restore_to else None
         )
         await self.client.call("RestoreRecycleItem", request, path)
+
+
+def space_path(space: res.StorageSpace) -> str:
+    """The CS3 path where the site mounts a storage space ("" when it says none)."""
+    opaque = space.opaque.map if space.HasField("opaque") else {}
+    entry = opaque.get("path")
+    return entry.value.decode() if entry is not None and entry.decoder == "plain" else ""

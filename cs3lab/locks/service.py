@@ -20,6 +20,7 @@ import logging
 import posixpath
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NoReturn
@@ -102,6 +103,9 @@ class LockService:
         self._sessions: dict[str, Session] = {}  # CS3 path -> session
         self._guards: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._me: tuple[Holder, UserId] | None = None
+        # Why this server may not lock a CS3 path (None: it may), e.g. a file that another
+        # site shares with the user (set by the contents manager from its mounts).
+        self.unlockable: Callable[[str], str | None] = lambda path: None
 
     # -- who and where ---------------------------------------------------------------------
 
@@ -157,6 +161,8 @@ class LockService:
             return None
         if info.HasField("lock") and info.lock.lock_id:
             return await self.native.read(info)
+        if self.unlockable(path):
+            return None
         try:
             if await self.kind_of(info) == MARKER:
                 return await self.markers.read(path)
@@ -266,6 +272,9 @@ class LockService:
     async def acquire(self, path: str, client: str, takeover: bool = False) -> LockState:
         if not client:
             raise InvalidArgument("A lock request must name its client (the browser tab)")
+        reason = self.unlockable(path)
+        if reason:
+            raise NotSupported(reason)
         async with self._guards[path]:
             info = await self._stat_file(path)
             me, user_id = await self.me()

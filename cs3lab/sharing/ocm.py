@@ -18,7 +18,6 @@ file; a stale save from either side is refused by the etag check (409) instead.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from traitlets import Unicode
 from traitlets.config import Configurable
 
+from ..contents_manager.mounts import Mount, MountTable, unique_names
 from ..cs3.errors import (
     AlreadyExists,
     Conflict,
@@ -34,11 +34,14 @@ from ..cs3.errors import (
     InvalidArgument,
     Locked,
     NotFound,
-    PermissionDenied,
     ServerError,
 )
 from ..cs3.files import Files
 from ..cs3.ocm import OCM, ROLES, received_path, received_permissions, role_of, share_permissions
+
+# The root folder of JupyterLab's file browser that shows accepted received shares.
+PLACE = "Federated shares"
+PLACE_DESCRIPTION = "the files and folders people at other sites share with you"
 
 STATES = {
     ocm_res.SHARE_STATE_PENDING: "pending",
@@ -89,10 +92,13 @@ def _time(ts) -> float:
 class OCMService:
     """What the REST handlers under /cs3lab/api/ocm call; knows nothing of HTTP."""
 
-    def __init__(self, ocm: OCM, files: Files, domain: str = "") -> None:
+    def __init__(
+        self, ocm: OCM, files: Files, domain: str = "", places: MountTable | None = None
+    ) -> None:
         self.ocm = ocm
         self.files = files
         self.domain = domain
+        self.places = places  # the contents manager's mount table, where shares are shown
 
     # --- invitations and contacts
     async def invite(self, description: str = "") -> dict[str, Any]:
@@ -197,7 +203,14 @@ class OCMService:
 
     # --- shares received from other sites
     async def received(self) -> list[dict[str, Any]]:
-        return [self._received_json(s) for s in await self.ocm.received()]
+        shares = await self.ocm.received()
+        self._show(shares)
+        return [self._received_json(s) for s in shares]
+
+    def _show(self, shares: list[ocm_res.ReceivedShare]) -> None:
+        """What was just listed is what the file browser's place shows (no second call)."""
+        if self.places is not None:
+            self.places.update(PLACE, self._mounts_of(shares))
 
     async def set_state(self, share_id: str, state: str) -> dict[str, Any]:
         wanted = {
@@ -208,6 +221,8 @@ class OCMService:
             raise InvalidArgument("'state' must be 'accepted' or 'declined'")
         share = await self._received(share_id)
         await self.ocm.set_received_state(share, wanted[state])
+        share.state = wanted[state]
+        self._show(await self.ocm.received())
         return self._received_json(share)
 
     async def _received(self, share_id: str) -> ocm_res.ReceivedShare:
@@ -227,91 +242,71 @@ class OCMService:
             "role": role_of(received_permissions(share)),
             "type": _type(share.resource_type),
             "cs3_path": received_path(share),
+            # Where JupyterLab shows it once accepted (the Federated shares place).
+            "path": self.api_path(share),
             "created": _time(share.ctime),
         }
 
-    # --- opening and saving what was received
-    async def _path(self, share_id: str, sub: str) -> tuple[ocm_res.ReceivedShare, str]:
-        share = await self._received(share_id)
-        if share.state != ocm_res.SHARE_STATE_ACCEPTED:
-            raise PermissionDenied(f"Accept the share {share.name!r} before opening it")
-        segments = [s for s in sub.split("/") if s]
-        if any(s in (".", "..") for s in segments):
-            raise InvalidArgument(f"Invalid path {sub!r}")
-        return share, "/".join([received_path(share), *segments])
+    # --- opening and saving what was received: a place of JupyterLab's root
+    async def mounts(self) -> list[Mount]:
+        """The accepted received shares, as the mounts of the ``Federated shares`` place:
+        the file browser opens and saves them with the ordinary contents API."""
+        return self._mounts_of(await self.ocm.received())
 
-    async def read(self, share_id: str, sub: str = "") -> dict[str, Any]:
-        share, path = await self._path(share_id, sub)
-        info = await self.files.stat(path)
-        model = self._model(share, sub, info)
-        if info.type == res.RESOURCE_TYPE_CONTAINER:
-            entries = await self.files.list(path)
-            names = [e.name or e.path.rstrip("/").rsplit("/", 1)[-1] for e in entries]
-            model["content"] = [
-                self._model(share, "/".join(p for p in (sub, name) if p), e)
-                for name, e in zip(names, entries, strict=True)
-            ]
-            model["format"] = "json"
-            return model
-        data = await self.files.download(path)
-        try:
-            model["content"], model["format"] = data.decode("utf-8"), "text"
-        except UnicodeDecodeError:
-            model["content"], model["format"] = base64.b64encode(data).decode(), "base64"
-        return model
-
-    async def write(
-        self, share_id: str, sub: str, content: str, fmt: str = "text", etag: str = ""
-    ) -> dict[str, Any]:
-        share, path = await self._path(share_id, sub)
-        data = base64.b64decode(content) if fmt == "base64" else content.encode("utf-8")
-        try:
-            info = await self.files.stat(path)
-        except NotFound:
-            info = None
-        if info is not None:
-            if not info.permission_set.initiate_file_upload:
-                raise PermissionDenied(
-                    f"{share.name!r} is shared with you read-only: make a copy to change it"
+    def _mounts_of(self, shares: list[ocm_res.ReceivedShare]) -> list[Mount]:
+        mounts = []
+        for share in shares:
+            if share.state != ocm_res.SHARE_STATE_ACCEPTED:
+                continue
+            owner = Contact(share.owner.opaque_id, share.owner.idp, "", "").id
+            role = role_of(received_permissions(share))
+            mounts.append(
+                Mount(
+                    name=(share.name or share.id.opaque_id).replace("/", "_"),
+                    cs3_path=received_path(share),
+                    is_dir=share.resource_type == res.RESOURCE_TYPE_CONTAINER,
+                    writable=role == "editor",
+                    mtime=_time(share.mtime) or _time(share.ctime),
+                    kind="ocm",
+                    lockable=False,
+                    explain_write_error=_federated_write_error,
+                    details={"owner": owner, "site": share.owner.idp, "role": role},
                 )
-            if etag and info.etag.strip('"') != etag.strip('"'):
-                raise _stale(share.name)
-        try:
-            await self.files.upload(path, data)
-        except (Conflict, Locked, ServerError) as err:
-            if isinstance(err, Conflict) or "etag" in err.detail.lower():
-                raise _stale(share.name) from None
-            # The owner's site refused the write behind the WebDAV bridge (the recipient's
-            # storage reports it as a failed transfer): its lock is the one reason we know.
-            raise Locked(
-                f"The owner's site refused to save {share.name!r}: it is locked there "
-                "(someone has it open), try again later or make a copy",
-                detail=err.detail,
-            ) from None
-        return self._model(share, sub, await self.files.stat(path))
+            )
+        return unique_names(mounts, lambda m: m.details["owner"])
 
-    def _model(self, share: ocm_res.ReceivedShare, sub: str, info: res.ResourceInfo) -> dict:
-        name = sub.rsplit("/", 1)[-1] if sub else share.name
-        return {
-            "name": name,
-            "path": sub,
-            "cs3_path": "/".join(p for p in (received_path(share), sub) if p),
-            "type": _type(info.type),
-            "size": info.size,
-            "etag": info.etag.strip('"'),
-            "writable": bool(info.permission_set.initiate_file_upload),
-            "last_modified": _time(info.mtime),
-        }
+    def api_path(self, share: ocm_res.ReceivedShare) -> str | None:
+        """Where JupyterLab shows an accepted received share (None: not mounted yet)."""
+        if self.places is None or share.state != ocm_res.SHARE_STATE_ACCEPTED:
+            return None
+        return self.places.api_path(received_path(share))
 
 
-def _stale(name: str) -> CS3Error:
-    return Conflict(
-        f"{name!r} changed at its owner's site since you opened it: reload it (or save a copy)"
-    )
+def _federated_write_error(err: CS3Error) -> CS3Error:
+    """A save to a federated file failed: say why in the owner's terms. The recipient's
+    storage reports the owner's refusals as failed transfers, the owner's lock among them."""
+    if isinstance(err, Conflict) or "etag" in err.detail.lower():
+        return Conflict(
+            "The file changed at its owner's site since you opened it. Your save was refused "
+            "and nothing was written: reload it, or save your version under another name."
+        )
+    if isinstance(err, Locked | ServerError):
+        return Locked(
+            "The owner's site refused the save: the file is locked there (someone has it "
+            "open). Nothing was written; try again later or make a copy.",
+            detail=err.detail,
+        )
+    return err
 
 
 def build_ocm(serverapp, contents, log) -> OCMService:
     """The OCM service of a server whose contents manager is CS3ContentsManager (one
-    channel: the contents manager's); settings from ``c.CS3OCM`` (the site's OCM domain)."""
+    channel: the contents manager's); settings from ``c.CS3OCM`` (the site's OCM domain).
+    Accepted received shares become the root folder ``Federated shares`` of the file
+    browser, shown on sites that have any."""
     settings = CS3OCM(parent=serverapp, log=log)
-    return OCMService(OCM(contents.files.client), contents.files, domain=settings.domain)
+    service = OCMService(
+        OCM(contents.files.client), contents.files, settings.domain, contents.mounts
+    )
+    contents.mounts.add_place(PLACE, service.mounts, PLACE_DESCRIPTION)
+    return service

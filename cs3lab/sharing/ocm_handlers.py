@@ -103,32 +103,6 @@ class ReceivedShareHandler(_OCMHandler):
             self.write_json(await self.ocm.set_state(share_id, state))
 
 
-class ReceivedFilesHandler(_OCMHandler):
-    @web.authenticated
-    async def get(self, share_id: str) -> None:
-        with self.cs3_errors():
-            self.write_json(await self.ocm.read(share_id, self.get_query_argument("path", "")))
-
-    @web.authenticated
-    async def put(self, share_id: str) -> None:
-        body = self.json_body()
-        content = body.get("content")
-        if not isinstance(content, str):
-            raise web.HTTPError(400, "Missing 'content'")
-        fmt = str(body.get("format", "text"))
-        if fmt not in ("text", "base64"):
-            raise web.HTTPError(400, "'format' must be 'text' or 'base64'")
-        with self.cs3_errors():
-            saved = await self.ocm.write(
-                share_id,
-                self.get_query_argument("path", ""),
-                content,
-                fmt,
-                str(body.get("etag", "")),
-            )
-        self.write_json(saved)
-
-
 def ocm_handlers(prefix: str, ocm: OCMService) -> list[tuple]:
     """Handlers under ``<prefix>/ocm`` (prefix: 'cs3lab/api')."""
     base = f"{prefix}/ocm"
@@ -141,7 +115,6 @@ def ocm_handlers(prefix: str, ocm: OCMService) -> list[tuple]:
         (f"{base}/sites", SitesHandler, args),
         (f"{base}/received", ReceivedHandler, args),
         (f"{base}/received/{sid}", ReceivedShareHandler, args),
-        (f"{base}/received/{sid}/files", ReceivedFilesHandler, args),
         (f"{base}/shares", SharesHandler, args),
         (f"{base}/shares/{sid}", ShareHandler, args),
     ]
