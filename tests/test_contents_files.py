@@ -95,6 +95,54 @@ async def test_binary_file_round_trips_byte_for_byte(jp_fetch):
     assert as_text[0] == 400
 
 
+@pytest.mark.parametrize(
+    "encode",
+    [
+        base64.encodebytes,  # a line break every 76 characters and at the end
+        lambda data: b"\n  " + base64.b64encode(data) + b"\r\n\t ",
+        lambda data: b"\r\n".join(base64.encodebytes(data).splitlines()),
+    ],
+    ids=["encodebytes", "surrounding-whitespace", "crlf-lines"],
+)
+async def test_base64_with_line_breaks_and_whitespace_is_accepted(jp_fetch, encode):
+    data = bytes(range(256)) * 8
+    body = {"type": "file", "format": "base64", "content": encode(data).decode()}
+    saved = await api(jp_fetch, "PUT", "lines.bin", body)
+    assert saved["size"] == len(data)
+    model = await api(jp_fetch, "GET", "lines.bin", format="base64", type="file")
+    assert base64.b64decode(model["content"]) == data
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["%%%not base64", "QUJD\nR", "QUJD*RA==", "ÄÖÜ=", "QUJD RA== trailing"],
+    ids=["symbols", "truncated", "star", "non-ascii", "text-after-padding"],
+)
+async def test_what_is_not_base64_is_400_and_writes_nothing(jp_fetch, content):
+    body = {"type": "file", "format": "base64", "content": content}
+    code, message = await api_error(jp_fetch, "PUT", "bad.bin", body)
+    assert code == 400
+    assert "bad.bin" in message
+    assert (await api_error(jp_fetch, "GET", "bad.bin"))[0] == 404
+
+
+async def test_hash_algorithm_is_configurable_like_jupyter_servers(jp_fetch, contents):
+    import hashlib
+
+    local = AsyncFileContentsManager()
+    assert contents.hash_algorithm == local.hash_algorithm == "sha256"
+    await api(
+        jp_fetch, "PUT", "h.ipynb", {"type": "notebook", "content": nbformat.v4.new_notebook()}
+    )
+    contents.hash_algorithm = "sha3_256"
+    model = await api(jp_fetch, "GET", "h.ipynb", content="0", hash="1")
+    stored = await contents.files.download(contents.home + "/h.ipynb")
+    assert model["hash_algorithm"] == "sha3_256"
+    assert model["hash"] == hashlib.sha3_256(stored).hexdigest()
+    plain = await api(jp_fetch, "GET", "h.ipynb", content="0")
+    assert plain["hash"] is None
+
+
 async def test_spaces_and_unicode_in_names(jp_fetch):
     folder = "Résumé des données 数据"
     name = f"{folder}/ünïcødé notes ✓.txt"

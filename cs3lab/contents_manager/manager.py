@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import posixpath
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import nbformat
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Integer, Unicode, default
+from traitlets import Enum, Integer, Unicode, default
 
 from ..config import CS3Connection
 from ..cs3 import Files
@@ -32,6 +33,12 @@ class CS3ContentsManager(AsyncContentsManager):
         4 * 1024**3, help="Largest file accepted through JupyterLab's chunked upload"
     ).tag(config=True)
     root_dir = Unicode("/", help="Unused: the root is CS3Connection.home").tag(config=True)
+    hash_algorithm = Enum(
+        sorted(a for a in hashlib.algorithms_available if not a.startswith("shake_")),
+        default_value="sha256",
+        help="Hash algorithm of the file contents in models asked with require_hash (as "
+        "jupyter_server's file managers)",
+    ).tag(config=True)
     lock_expiry_seconds = Integer(
         120,
         help="Seconds after which a write lock whose holder stopped refreshing it (a crash, a "
@@ -291,7 +298,7 @@ class CS3ContentsManager(AsyncContentsManager):
                 model["mimetype"] = "text/plain" if format == "text" else "application/octet-stream"
             model.update(content=text, format=format)
         if require_hash:
-            model.update(models.content_hash(data))
+            model.update(models.content_hash(data, self.hash_algorithm))
         return model
 
     async def _notebook_model(self, path, info, content, require_hash) -> dict:
@@ -313,7 +320,7 @@ class CS3ContentsManager(AsyncContentsManager):
             model["format"] = "json"
             self.validate_notebook_model(model, validation_error)
         if require_hash:
-            model.update(models.content_hash(data))
+            model.update(models.content_hash(data, self.hash_algorithm))
         return model
 
     # -- writing ----------------------------------------------------------------------------
@@ -524,7 +531,8 @@ def _encode(content: Any, format: str | None, path: str) -> bytes:
         raise HTTPError(400, f"The content of {path} must be a string")
     if format == "base64":
         try:
-            return base64.b64decode(content.encode("ascii"), validate=True)
+            # Line breaks and surrounding whitespace, as base64.encodebytes writes, are fine.
+            return base64.b64decode("".join(content.split()).encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError) as err:
             raise HTTPError(400, f"Encoding error saving {path}: {err}") from None
     if format not in (None, "text"):

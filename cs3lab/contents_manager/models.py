@@ -13,7 +13,6 @@ from ..cs3.files import CONTAINER, FILE, Permissions, ResourceInfo, mtime_second
 from .mounts import Mount
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-HASH_ALGORITHM = "sha256"
 
 
 def mtime_of(info: ResourceInfo) -> datetime:
@@ -26,8 +25,9 @@ def is_dir(info: ResourceInfo) -> bool:
     return info.type == CONTAINER
 
 
-def content_hash(data: bytes) -> dict[str, str]:
-    return {"hash": hashlib.sha256(data).hexdigest(), "hash_algorithm": HASH_ALGORITHM}
+def content_hash(data: bytes, algorithm: str) -> dict[str, str]:
+    """``hash`` and ``hash_algorithm`` of a model, as jupyter_server's file managers give them."""
+    return {"hash": hashlib.new(algorithm, data).hexdigest(), "hash_algorithm": algorithm}
 
 
 def guess_type(api_path: str, info: ResourceInfo) -> str:
