@@ -9,7 +9,7 @@ from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
 from .locks.handlers import lock_handlers
 from .merge.handlers import merge_handlers
-from .session.handlers import SessionHandler
+from .session.handlers import QuotaHandler, SessionHandler
 from .session.service import SessionService
 from .sharing.config import build_sharing
 from .sharing.handlers import sharing_handlers
@@ -66,6 +66,9 @@ class CS3LabApp(ExtensionApp):
             {"session": self.session_service},
         )
         self.handlers.append(session)
+        if self.capabilities:  # quota of JupyterLab paths: with the CS3 contents manager
+            quota = url_path_join(API_PREFIX, "quota")
+            self.handlers.append((quota, QuotaHandler, {"session": self.session_service}))
         for handlers in self.capabilities:
             self.handlers.extend(handlers)
 

@@ -104,6 +104,9 @@ def jp_server_config(site, user, home):
                 "secret_file": str(site.secret_file(user)),
                 "home": home,
             },
+            # Tests that list the root expect only the test's own folder there: the places
+            # beside it (Spaces, Shared with me, Federated shares) have tests of their own.
+            "CS3ContentsManager": {"show_places": False},
         }
     )
 

@@ -420,7 +420,8 @@ def test_two_jupyter_servers_as_two_users_see_each_others_locks(site, home, tmp_
         assert model["writable"] is False
         assert model["lock"]["holder"]["display_name"] == "Alice Anders"
         status, listing = bob.request("GET", "api/contents")
-        assert listing["content"][0]["lock"]["holder"]["username"] == "alice"
+        (entry,) = [e for e in listing["content"] if e["name"] == "shared.ipynb"]
+        assert entry["lock"]["holder"]["username"] == "alice"
         status, body = bob.request("PUT", "api/contents/shared.ipynb", NB)
         assert status == 423 and "Alice Anders" in body["message"], body
         status, body = bob.request(

@@ -469,3 +469,36 @@ async def test_viewer_share_is_read_only_in_the_storage(jp_fetch, project, site,
         server.stop()
         files.close()
         await files.client.close()
+
+
+async def test_received_share_declined_then_accepted_again_opens_in_shared_with_me(
+    jp_fetch, project, home, bob
+):
+    """Site A mounts no share jail: cs3lab shows bob's accepted shares in his file browser's
+    "Shared with me" folder. A declined share leaves it; accepted again, it is back."""
+    code, share = await call(
+        jp_fetch,
+        "POST",
+        "shares",
+        body={"path": project, "grantee": {"type": "user", "name": "bob"}, "role": "viewer"},
+    )
+    assert code == 201
+    mine = received_by(bob, share["id"])
+    assert mine["state"] == "accepted" and mine["resource"]["path"] == f"Shared with me/{project}"
+    status, listed = bob.request("GET", "api/contents/Shared%20with%20me")
+    assert status == 200, listed
+    assert project in [e["name"] for e in listed["content"]]
+    status, opened = bob.request("GET", f"api/contents/Shared%20with%20me/{project}")
+    assert status == 200 and opened["type"] == "directory", opened
+
+    for state in ("declined", "accepted"):
+        status, body = bob.request(
+            "PATCH", f"cs3lab/api/shares/received/{share['id']}", {"state": state}
+        )
+        assert status == 200 and body["state"] == state, body
+        assert received_by(bob, share["id"])["state"] == state
+        status, listed = bob.request("GET", "api/contents/Shared%20with%20me")
+        names = [e["name"] for e in listed["content"]] if status == 200 else []
+        assert (project in names) == (state == "accepted"), (state, status, listed)
+    code, _ = await call(jp_fetch, "DELETE", "shares", share["id"])
+    assert code == 204

@@ -12,18 +12,18 @@ from typing import Any
 import nbformat
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Enum, Integer, Unicode, default
+from traitlets import Bool, Enum, Integer, Unicode, default
 
 from ..config import CS3Connection
 from ..cs3 import Files
-from ..cs3.errors import CS3Error, Locked, NotFound
+from ..cs3.errors import CS3Error, InsufficientStorage, Locked, NotFound
 from ..cs3.files import ResourceInfo
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models, spaces
 from .errors import as_http_errors, http_error
 from .mounts import MountTable, Resolved
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
-from .uploads import ChunkStager
+from .uploads import ChunkStager, no_room_message
 
 
 class CS3ContentsManager(AsyncContentsManager):
@@ -50,6 +50,12 @@ class CS3ContentsManager(AsyncContentsManager):
         "Spaces",
         help="Name of the root folder that shows the project spaces the user can reach (CS3 "
         "ListStorageSpaces), beside the home's own files. Empty: not shown.",
+    ).tag(config=True)
+
+    show_places = Bool(
+        True,
+        help="Show the places beside the home in the root folder (Spaces, Shared with me, "
+        "Federated shares, where the user has any). Off: they stay reachable by path only.",
     ).tag(config=True)
 
     @default("checkpoints_class")
@@ -233,7 +239,7 @@ class CS3ContentsManager(AsyncContentsManager):
                 ]
                 model["format"] = "json"
                 return model
-            children = [] if path else await self._place_models()
+            children = []
             entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS)
             locks = await self.locks.locks_in(entries)
             # Share state (set by cs3lab.sharing): a fixed number of calls per listing.
@@ -251,6 +257,8 @@ class CS3ContentsManager(AsyncContentsManager):
                 self._apply_lock(model_, self.cs3_path(child_path), locks.get(name), me)
                 model_["share"] = shares.get((child.id.storage_id, child.id.opaque_id))
                 children.append(model_)
+            if not path and self.show_places:
+                children.extend(await self._place_models())
             model["content"] = children
             model["format"] = "json"
         return model
@@ -352,7 +360,8 @@ class CS3ContentsManager(AsyncContentsManager):
                 else:
                     raise HTTPError(400, f"Unhandled contents type: {model['type']}")
                 if chunk is not None:
-                    whole = self._stager.add(path, int(chunk), data)
+                    room = await self._room(path) if int(chunk) == 1 else None
+                    whole = self._stager.add(path, int(chunk), data, room)
                     if whole is None:
                         return self._staging_model(path)
                     data = whole
@@ -421,7 +430,20 @@ class CS3ContentsManager(AsyncContentsManager):
                 raise mount.explain_write_error(err) from None
             if isinstance(err, Locked):
                 raise await self.locks.explain_refusal(cs3_path) from None
+            if isinstance(err, InsufficientStorage):
+                room = await self._room(path)
+                if room is not None:
+                    raise HTTPError(507, no_room_message(path, len(data), room)) from None
             raise
+
+    async def _room(self, path: str) -> int | None:
+        """The bytes the quota leaves where ``path`` would be stored (None: no quota, or the
+        site does not say)."""
+        parent, _ = split(path)
+        try:
+            return (await self.files.quota(self.cs3_path(parent))).remaining
+        except (CS3Error, HTTPError):
+            return None
 
     def _staging_model(self, path: str) -> dict:
         _, name = split(path)

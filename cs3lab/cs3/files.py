@@ -6,7 +6,9 @@ protobuf messages themselves (``ResourceInfo``, ``FileVersion``, ``RecycleItem``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from cs3.gateway.v1beta1 import gateway_api_pb2 as gw
 from cs3.gateway.v1beta1 import resources_pb2 as gw_res
 from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
@@ -61,6 +63,31 @@ def _pick(protocols: Iterable[gw_res.FileUploadProtocol | gw_res.FileDownloadPro
     raise NotSupported(f"The storage offers no supported transfer protocol for {what}")
 
 
+_UNLIMITED = 2**64 - 1  # what decomposedfs reports as "remaining" without a quota
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Quota and usage of the storage holding a path, as the site reports them (GetQuota).
+    ``total`` None: no quota set; ``remaining`` None: the site said nothing of it."""
+
+    total: int | None
+    used: int
+    remaining: int | None
+
+    @classmethod
+    def from_response(cls, response) -> Quota:
+        opaque = response.opaque.map if response.HasField("opaque") else {}
+        entry = opaque.get("remaining")
+        remaining = int(entry.value) if entry is not None and entry.value.isdigit() else None
+        total = int(response.total_bytes) or None
+        if remaining is None and total is not None:
+            remaining = max(total - int(response.used_bytes), 0)
+        if remaining is not None and remaining >= _UNLIMITED:
+            remaining = None
+        return cls(total, int(response.used_bytes), remaining)
+
+
 class Files:
     """File operations over a :class:`CS3Client`."""
 
@@ -80,6 +107,10 @@ class Files:
             ref=ref(path), arbitrary_metadata_keys=list(metadata_keys)
         )
         return list((await self.client.call("ListContainer", request, path)).infos)
+
+    async def quota(self, path: str) -> Quota:
+        response = await self.client.call("GetQuota", gw.GetQuotaRequest(ref=ref(path)), path)
+        return Quota.from_response(response)
 
     async def spaces(self, space_type: str = "") -> list[res.StorageSpace]:
         """The storage spaces the user can reach (ListStorageSpaces), of one type if given

@@ -26,3 +26,9 @@ class SessionService:
             "site": {"name": self.connection.site_name, "gateway": self.connection.gateway},
             "home": self.connection.home_path,
         }
+
+    async def quota(self, cs3_path: str) -> dict[str, Any]:
+        """Quota and usage where ``cs3_path`` is stored (the home, a project space), for the
+        status bar: ``total`` None when the site sets no quota."""
+        quota = await self.files.quota(cs3_path)
+        return {"total": quota.total, "used": quota.used, "remaining": quota.remaining}

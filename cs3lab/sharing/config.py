@@ -52,6 +52,7 @@ def build_sharing(serverapp, contents, log):
         role_set=settings.role_set,
         public_link_base=settings.link_base(connection.gateway, connection.tls),
         share_folder=settings.share_folder,
+        places=contents.mounts,
     )
     contents.share_state = service.listing_state
     return service

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import posixpath
 import time
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
 
+from ..contents_manager.mounts import Mount, MountTable, unique_names
 from ..cs3.errors import CS3Error, InvalidArgument, NotFound, PermissionDenied
-from ..cs3.files import CONTAINER, Files, ResourceInfo
+from ..cs3.files import CONTAINER, Files, ResourceInfo, mtime_seconds
 from ..cs3.identity import Identity
 from ..cs3.links import Links, list_existing_links
 from ..cs3.shares import ACCEPTED, PENDING, REJECTED, Shares, by_resource, list_existing
@@ -73,6 +75,12 @@ def _check_password(password: Any) -> str:
     if not isinstance(password, str) or not password.strip():
         raise InvalidArgument("The password is empty: give one, or leave the password out")
     return password
+
+
+# The root folder of JupyterLab's file browser that shows accepted shares of this site when
+# the site mounts them nowhere in the user's home.
+RECEIVED_PLACE = "Shared with me"
+RECEIVED_DESCRIPTION = "the files and folders people of your site share with you"
 
 
 class LocalShares:
@@ -173,13 +181,53 @@ class LocalShares:
         # Where it opens in JupyterLab: the site's share folder in the user's home, where the
         # site mounts accepted shares (Reva v2's sharesstorageprovider), else its own path
         # when that lies under the user's root.
-        data["resource"]["path"] = self.s.mounted_path(mount) or data["resource"]["path"]
+        data["resource"]["path"] = (
+            self.s.mounted_path(mount) or self._shown_at(received, info) or data["resource"]["path"]
+        )
         return data
 
     async def received(self) -> list[dict]:
         items, calls = await list_existing(self.shares, received=True)
         self.s.last_calls = calls
+        self._show(items)
         return list(await asyncio.gather(*(self._received_json(i.share, i.info) for i in items)))
+
+    # -- the "Shared with me" place (sites without a share jail) --------------------------
+
+    def _shown_at(self, received, info: ResourceInfo | None) -> str | None:
+        """Where the "Shared with me" place shows an accepted share (None: it does not)."""
+        if self.s.places is None or info is None or received.state != ACCEPTED:
+            return None
+        return self.s.places.api_path(info.path)
+
+    def _show(self, items) -> None:
+        if self.s.places is not None and self.s.places.place(RECEIVED_PLACE) is not None:
+            self.s.places.update(RECEIVED_PLACE, self._mounts_of(items))
+
+    async def mounts(self) -> list[Mount]:
+        """Accepted received shares, where the site mounts them nowhere in the user's root:
+        the entries of JupyterLab's "Shared with me" folder (one listing call on Reva v3)."""
+        items, _ = await list_existing(self.shares, received=True)
+        return self._mounts_of(items)
+
+    def _mounts_of(self, items) -> list[Mount]:
+        mounts = []
+        for item in items:
+            info, share = item.info, item.share.share
+            if item.share.state != ACCEPTED or info is None or not info.path.startswith("/"):
+                continue
+            mounts.append(
+                Mount(
+                    name=posixpath.basename(info.path.rstrip("/")) or share.id.opaque_id,
+                    cs3_path=info.path,
+                    is_dir=info.type == CONTAINER,
+                    writable=bool(share.permissions.permissions.initiate_file_upload),
+                    mtime=mtime_seconds(info),
+                    kind="share",
+                    details={"owner": share.owner.opaque_id, "share_id": share.id.opaque_id},
+                )
+            )
+        return unique_names(mounts, lambda m: m.details["owner"])
 
     async def set_received_state(self, share_id: str, state: str) -> dict:
         if state not in ("accepted", "declined"):
@@ -187,11 +235,20 @@ class LocalShares:
         received = await self.shares.get_received(share_id)
         info = await self.s.stat_id(received.share.resource_id)
         mount = ""
-        if state == "accepted" and not received.mount_point.path and info is not None:
+        # Only a site that mounts accepted shares (a share jail) takes a mount point; Reva
+        # v3's share managers refuse to update one ("updating mount_point is not supported").
+        if (
+            state == "accepted"
+            and self.s.share_folder
+            and not received.mount_point.path
+            and info is not None
+        ):
             mount = info.path.rstrip("/").rsplit("/", 1)[-1] or share_id
         updated = await self.shares.set_received_state(received, _STATE_NAMES[state], mount)
         if not updated.share.id.opaque_id:
             updated = await self.shares.get_received(share_id)
+        if self.s.places is not None and self.s.places.place(RECEIVED_PLACE) is not None:
+            self._show((await list_existing(self.shares, received=True))[0])
         return await self._received_json(updated, info)
 
 
@@ -204,6 +261,7 @@ class SharingService:
         role_set: str = "reva-v3",
         public_link_base: str = "",
         share_folder: str = "",
+        places: MountTable | None = None,
     ) -> None:
         if role_set not in roles.ROLE_SETS:
             raise ValueError(f"unknown role set {role_set!r}")
@@ -212,6 +270,7 @@ class SharingService:
         self.role_set = role_set
         self.public_link_base = public_link_base
         self.share_folder = share_folder.strip("/")
+        self.places = places  # the contents manager's mount table
         self.identity = Identity(files.client)
         self.users = Users(files.client)
         self.links = Links(files.client)
@@ -220,7 +279,12 @@ class SharingService:
         self._me = None
         self._state: tuple[float, dict, dict] | None = None
         self.last_calls = 0  # CS3 calls of the last list (for benchmarks and tests)
-        self.register(LocalShares(self))
+        self.local = LocalShares(self)
+        self.register(self.local)
+        if places is not None and not self.share_folder:
+            # The site mounts accepted shares nowhere in the user's root (Reva v3's local
+            # driver): JupyterLab's root shows them in a folder of their own.
+            places.add_place(RECEIVED_PLACE, self.local.mounts, RECEIVED_DESCRIPTION)
 
     def register(self, provider: ShareProvider) -> None:
         """Add a kind of share (OCM registers its provider and grantee kinds here)."""

@@ -393,6 +393,7 @@ def _prepare_site(
         "projects_path": desc.get("projects_path", "/projects"),
         "domain": desc["domain"],
         "ocm_providers_file": str(workdir / "ocm-providers.json"),
+        "max_quota": 0,
     } | desc.get("template_values", {})
     # The main config (revad.toml), then any further ones (one revad process each).
     templates = {"revad.toml": string.Template((HERE / desc["template"]).read_text())}

@@ -254,7 +254,13 @@ export class LockSession implements IDisposable {
       this._startPolling();
       return;
     }
-    this._error(`Could not lock ${this._name} for editing`, error);
+    if (errorStatus(error) === 501) {
+      // Not lockable here (a file another site shares): the server says why, and saves
+      // are still checked against the stored version.
+      Notification.info(errorMessage(error), { autoClose: 8000 });
+    } else {
+      this._error(`Could not lock ${this._name} for editing`, error);
+    }
     this._setMode('unmanaged');
   }
 

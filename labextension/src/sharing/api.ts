@@ -111,6 +111,8 @@ export interface IOCMReceived {
   role: Role;
   type: 'file' | 'directory';
   cs3_path: string;
+  /** Where the file browser shows it (the Federated shares folder); null until accepted. */
+  path: string | null;
   created: string | null;
 }
 

@@ -55,6 +55,50 @@ export class ShareWidget extends Widget {
     void this.refresh();
   }
 
+  /**
+   * Enter and Escape in the dialog's fields act on their own section (share, create a
+   * link, accept an invitation) instead of closing the dialog: JupyterLab's Dialog takes
+   * them in its capture phase, so they are routed here first, from the window's.
+   */
+  protected onAfterAttach(): void {
+    window.addEventListener('keydown', this._routeKey, true);
+  }
+
+  protected onBeforeDetach(): void {
+    window.removeEventListener('keydown', this._routeKey, true);
+  }
+
+  private _routeKey = (event: KeyboardEvent): void => {
+    const target = event.target as HTMLElement | null;
+    if (
+      !target ||
+      !this.node.contains(target) ||
+      !(
+        target instanceof HTMLInputElement ||
+        target instanceof HTMLSelectElement
+      )
+    ) {
+      return;
+    }
+    const handler = this._keys.get(target);
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      event.stopPropagation();
+      void handler?.('Enter');
+    } else if (event.key === 'Escape' && handler?.('Escape') === true) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  };
+
+  /** What Enter (and Escape, returning true when it used it) does in a field. */
+  private _onKeys(
+    field: HTMLElement,
+    handler: (key: 'Enter' | 'Escape') => unknown
+  ): void {
+    this._keys.set(field, handler);
+  }
+
   /** Load who has access and the links again. */
   async refresh(): Promise<void> {
     try {
@@ -97,19 +141,17 @@ export class ShareWidget extends Widget {
         SEARCH_DELAY_MS
       );
     });
-    input.addEventListener('keydown', event => {
-      if (event.key === 'Escape' && !suggestions.hidden) {
+    this._onKeys(input, key => {
+      if (key === 'Escape') {
+        const open = !suggestions.hidden;
         suggestions.hidden = true;
-        event.stopPropagation();
-      } else if (event.key === 'Enter') {
-        event.preventDefault();
-        event.stopPropagation();
-        const first = suggestions.querySelector<HTMLElement>('li[data-name]');
-        if (!this._picked && first && !suggestions.hidden) {
-          first.click();
-        } else {
-          void share();
-        }
+        return open;
+      }
+      const first = suggestions.querySelector<HTMLElement>('li[data-name]');
+      if (!this._picked && first && !suggestions.hidden) {
+        first.click();
+      } else {
+        void share();
       }
     });
     const share = async (): Promise<void> => {
@@ -328,6 +370,8 @@ export class ShareWidget extends Widget {
         this._say(this._linksError, errorMessage(error));
       }
     };
+    this._onKeys(password, key => key === 'Enter' && create());
+    this._onKeys(expiry, key => key === 'Enter' && create());
     this._linksError = el('div', {
       class: 'cs3lab-Share-error',
       role: 'alert'
@@ -566,6 +610,7 @@ export class ShareWidget extends Widget {
         this._say(this._ocmError, errorMessage(error));
       }
     };
+    let acceptInvitation = async (): Promise<void> => undefined;
     const section = el(
       'section',
       { class: 'cs3lab-Share-section cs3lab-Share-ocm' },
@@ -604,30 +649,37 @@ export class ShareWidget extends Widget {
         'div',
         { class: 'cs3lab-Share-row' },
         paste,
-        button('Accept an invitation', async () => {
-          if (!paste.value.trim()) {
-            this._say(
-              this._ocmError,
-              'Paste the invitation you were sent first.'
-            );
-            return;
-          }
-          try {
-            const added = await sharingAPI.acceptInvitation(paste.value.trim());
-            paste.value = '';
-            this._say(this._ocmError, '');
-            this._say(
-              this._ocmInfo,
-              `${added.display_name || added.id} (${added.site}) is now a contact.`
-            );
-            await loadContacts();
-            contact.value = added.id;
-          } catch (error) {
-            this._say(this._ocmError, errorMessage(error));
-          }
-        })
+        button(
+          'Accept an invitation',
+          (acceptInvitation = async () => {
+            if (!paste.value.trim()) {
+              this._say(
+                this._ocmError,
+                'Paste the invitation you were sent first.'
+              );
+              return;
+            }
+            try {
+              const added = await sharingAPI.acceptInvitation(
+                paste.value.trim()
+              );
+              paste.value = '';
+              this._say(this._ocmError, '');
+              this._say(
+                this._ocmInfo,
+                `${added.display_name || added.id} (${added.site}) is now a contact.`
+              );
+              await loadContacts();
+              contact.value = added.id;
+            } catch (error) {
+              this._say(this._ocmError, errorMessage(error));
+            }
+          })
+        )
       )
     );
+    this._onKeys(paste, key => key === 'Enter' && acceptInvitation());
+    this._onKeys(contact, key => key === 'Enter' && share());
     void loadContacts();
     return section;
   }
@@ -723,6 +775,7 @@ export class ShareWidget extends Widget {
   private _linksInfo!: HTMLElement;
   private _ocmError!: HTMLElement;
   private _ocmInfo!: HTMLElement;
+  private _keys = new Map<HTMLElement, (key: 'Enter' | 'Escape') => unknown>();
 }
 
 /** A password field as a dialog body. */

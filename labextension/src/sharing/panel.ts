@@ -9,12 +9,27 @@ import {
   IOCMShare,
   IReceivedShare,
   IShare,
+  Role,
   roleLabel,
   sharingAPI
 } from './api';
 import { avatar, button, copyText, el } from './dom';
 
 /** What the panel needs from JupyterLab. */
+/** A received share as one row of "Shared with me", whichever site it came from. */
+interface IReceivedRow {
+  attrs: Record<string, string>;
+  name: string;
+  owner: string; // for the avatar
+  from: string; // who and where, as the row says it
+  role: Role;
+  state: string;
+  isFolder: boolean;
+  path: string | null; // in the file browser; null: not there
+  outside: string; // where it is when it is not in the file browser
+  setState: (state: 'accepted' | 'declined') => Promise<unknown>;
+}
+
 export interface ISharedPanelOptions {
   /** Show a path of the file browser (a file or folder). */
   open: (path: string, isFolder: boolean) => Promise<unknown>;
@@ -136,136 +151,104 @@ export class SharedPanel extends Widget {
   }
 
   private _receivedRow(share: IReceivedShare): HTMLElement {
-    const owner = granteeLabel(share.owner);
-    const name = share.resource.name || share.mount_point || share.id;
-    const isFolder = share.resource.type !== 'file';
+    const path = share.resource.path;
+    return this._row({
+      attrs: { 'data-share-id': share.id },
+      name: share.resource.name || share.mount_point || share.id,
+      owner: granteeLabel(share.owner),
+      from: granteeLabel(share.owner),
+      role: share.role,
+      state: share.state,
+      isFolder: share.resource.type !== 'file',
+      path: path ?? null,
+      outside:
+        share.resource.cs3_path ||
+        (share.mount_point ? `mounted as ${share.mount_point}` : ''),
+      setState: state => sharingAPI.setReceivedState(share.id, state)
+    });
+  }
+
+  private _ocmReceivedRow(share: IOCMReceived): HTMLElement {
+    return this._row({
+      attrs: { 'data-ocm-id': share.id },
+      name: share.name,
+      owner: share.owner,
+      from: `${share.owner} at ${share.site}`,
+      role: share.role,
+      state: share.state,
+      isFolder: share.type !== 'file',
+      path: share.path,
+      outside: `at the other institution (ocm/${share.id})`,
+      setState: state => sharingAPI.ocmSetState(share.id, state)
+    });
+  }
+
+  /** One received share (from this site or another): accept, decline, open. */
+  private _row(row: IReceivedRow): HTMLElement {
     const actions = el('span', { class: 'cs3lab-SharedPanel-actions' });
-    if (share.state === 'pending') {
+    const set = (state: 'accepted' | 'declined') => async () => {
+      try {
+        await row.setState(state);
+        await this.refresh();
+        this._options.changed();
+      } catch (error) {
+        this._showError(errorMessage(error));
+      }
+    };
+    const path = row.path;
+    if (row.state !== 'accepted') {
+      actions.append(button('Accept', set('accepted'), { accept: true }));
+    } else if (path !== null) {
       actions.append(
-        button('Accept', () => this._setState(share.id, 'accepted'), {
-          accept: true
-        }),
-        button('Decline', () => this._setState(share.id, 'declined'))
-      );
-    } else if (share.state === 'declined') {
-      actions.append(
-        button('Accept', () => this._setState(share.id, 'accepted'))
-      );
-    } else if (
-      share.resource.path !== null &&
-      share.resource.path !== undefined
-    ) {
-      const path = share.resource.path;
-      actions.append(
-        button('Open', () => this._options.open(path, isFolder), {
+        button('Open', () => this._options.open(path, row.isFolder), {
           accept: true,
           title: `Show ${path || 'it'} in the file browser`
         })
       );
     }
-    if (share.state === 'accepted') {
+    if (row.state !== 'declined') {
       actions.append(
-        button('Decline', () => this._setState(share.id, 'declined'), {
-          title: 'No longer show it with your files'
+        button('Decline', set('declined'), {
+          title:
+            row.state === 'accepted'
+              ? 'No longer show it with your files'
+              : undefined
         })
       );
     }
     let where = '';
-    if (share.state === 'accepted') {
+    if (row.state === 'accepted') {
       where =
-        share.resource.path !== null
-          ? `in your files: ${share.resource.path || '/'}`
-          : `outside your files${share.resource.cs3_path ? `: ${share.resource.cs3_path}` : share.mount_point ? `: mounted as ${share.mount_point}` : ''}`;
+        path !== null
+          ? `in your files: ${path || '/'}`
+          : `outside your files${row.outside ? `: ${row.outside}` : ''}`;
     }
     return el(
       'li',
       {
         class: 'cs3lab-SharedPanel-item',
-        'data-share-id': share.id,
-        'data-state': share.state
+        'data-state': row.state,
+        ...row.attrs
       },
-      avatar(owner),
+      avatar(row.owner),
       el(
         'span',
         { class: 'cs3lab-Share-who' },
-        el('span', { class: 'cs3lab-Share-name', title: name }, name),
+        el('span', { class: 'cs3lab-Share-name', title: row.name }, row.name),
         el(
           'span',
           { class: 'cs3lab-Share-detail' },
-          `${isFolder ? 'folder' : 'file'} from ${owner} · ${roleLabel(share.role)}`
+          `${row.isFolder ? 'folder' : 'file'} from ${row.from} · ${roleLabel(row.role)}`
         ),
         where ? el('span', { class: 'cs3lab-Share-detail' }, where) : null
       ),
       el(
         'span',
-        { class: `cs3lab-SharedPanel-state cs3lab-mod-${share.state}` },
-        share.state
+        { class: `cs3lab-SharedPanel-state cs3lab-mod-${row.state}` },
+        row.state
       ),
       actions
     );
-  }
-
-  private _ocmReceivedRow(share: IOCMReceived): HTMLElement {
-    const actions = el('span', { class: 'cs3lab-SharedPanel-actions' });
-    const set = async (state: 'accepted' | 'declined'): Promise<void> => {
-      try {
-        await sharingAPI.ocmSetState(share.id, state);
-        await this.refresh();
-      } catch (error) {
-        this._showError(errorMessage(error));
-      }
-    };
-    if (share.state === 'pending') {
-      actions.append(
-        button('Accept', () => set('accepted'), { accept: true }),
-        button('Decline', () => set('declined'))
-      );
-    }
-    return el(
-      'li',
-      {
-        class: 'cs3lab-SharedPanel-item',
-        'data-ocm-id': share.id,
-        'data-state': share.state
-      },
-      avatar(share.owner),
-      el(
-        'span',
-        { class: 'cs3lab-Share-who' },
-        el('span', { class: 'cs3lab-Share-name' }, share.name),
-        el(
-          'span',
-          { class: 'cs3lab-Share-detail' },
-          `from ${share.owner} at ${share.site} · ${roleLabel(share.role)}`
-        ),
-        share.state === 'accepted'
-          ? el(
-              'span',
-              { class: 'cs3lab-Share-detail' },
-              `at the other institution (ocm/${share.id})`
-            )
-          : null
-      ),
-      el(
-        'span',
-        { class: `cs3lab-SharedPanel-state cs3lab-mod-${share.state}` },
-        share.state
-      ),
-      actions
-    );
-  }
-
-  private async _setState(
-    id: string,
-    state: 'accepted' | 'declined'
-  ): Promise<void> {
-    try {
-      await sharingAPI.setReceivedState(id, state);
-      await this.refresh();
-      this._options.changed();
-    } catch (error) {
-      this._showError(errorMessage(error));
-    }
   }
 
   // -- shared by me --------------------------------------------------------------------
