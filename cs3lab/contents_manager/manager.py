@@ -21,6 +21,7 @@ from ..cs3.files import ResourceInfo
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models, spaces
 from .errors import as_http_errors, http_error
+from .folder_copy import copy_folder
 from .mounts import MountTable, Resolved
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
 from .uploads import ChunkStager, no_room_message
@@ -33,6 +34,9 @@ class CS3ContentsManager(AsyncContentsManager):
         4 * 1024**3, help="Largest file accepted through JupyterLab's chunked upload"
     ).tag(config=True)
     root_dir = Unicode("/", help="Unused: the root is CS3Connection.home").tag(config=True)
+    max_copy_folder_size_mb = Integer(
+        500, help="The largest folder (in MB, its files' sizes summed) that can be copied"
+    ).tag(config=True)
     hash_algorithm = Enum(
         sorted(a for a in hashlib.algorithms_available if not a.startswith("shake_")),
         default_value="sha256",
@@ -504,6 +508,16 @@ class CS3ContentsManager(AsyncContentsManager):
             except Locked:
                 raise await self.locks.explain_refusal(source) from None
             await self.locks.moved(source, target)
+
+    async def copy(self, from_path, to_path=None):
+        """Copy a file (jupyter_server's way) or a folder (folder_copy.py) and return the
+        model of the copy."""
+        path = clean_api_path(from_path)
+        with self.errors():
+            info = await self._stat(path) if path else None
+        if info is not None and models.is_dir(info):
+            return await copy_folder(self, path, to_path)
+        return await super().copy(from_path, to_path)
 
     async def get_kernel_path(self, path, model=None):
         if await self.dir_exists(path):

@@ -6,6 +6,7 @@ HTTP client, so the server's event loop never blocks.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
@@ -26,6 +27,10 @@ LOCK_HEADER = "X-Lock-Id"
 TOKEN_HEADER = "x-access-token"
 MAX_BODY_BYTES = 64 * 1024**3
 CHUNK_BYTES = 1024 * 1024
+# Chunks (tornado reads 64 KiB at a time) a pipe from a download to an upload holds at most.
+PIPE_CHUNKS = 16
+# Seconds the other side of a failed pipe gets to end before it is cancelled.
+ABORT_SECONDS = 10
 
 _HTTP_ERRORS: dict[int, type[CS3Error]] = {
     401: Unauthenticated,
@@ -127,3 +132,95 @@ class DataTransfer:
             raise Unavailable(
                 f"The CS3 data server cannot be reached to {verb} {what} ({err.strerror or err})"
             ) from None
+
+    async def pipe(
+        self,
+        source: tuple[str, str],
+        target: tuple[str, str],
+        size: int,
+        *,
+        access_token: str,
+        what: tuple[str, str],
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        """Stream ``size`` bytes from a download endpoint to an upload endpoint (each an
+        ``(endpoint, transfer token)``; ``what`` names both in errors). At most
+        :data:`PIPE_CHUNKS` chunks are in memory: the download waits while the upload has
+        not taken what it read. When either side fails, the other is aborted."""
+        pipe = _Pipe(on_bytes)
+        download = HTTPRequest(
+            source[0],
+            method="GET",
+            headers=_headers(source[1], access_token, ""),
+            streaming_callback=pipe.received,
+            request_timeout=self._timeout,
+            connect_timeout=30,
+            decompress_response=False,
+        )
+        headers = _headers(target[1], access_token, "")
+        headers["Content-Length"] = headers["Upload-Length"] = str(size)
+        headers["Content-Type"] = "application/octet-stream"
+        upload = HTTPRequest(
+            target[0],
+            method="PUT",
+            headers=headers,
+            body_producer=pipe.produce,
+            request_timeout=self._timeout,
+            connect_timeout=30,
+        )
+
+        async def read() -> None:
+            await self._fetch(download, what[0], "read")
+            await pipe.queue.put(None)
+
+        reading = asyncio.ensure_future(read())
+        writing = asyncio.ensure_future(self._fetch(upload, what[1], "store"))
+        done, _ = await asyncio.wait({reading, writing}, return_when=asyncio.FIRST_EXCEPTION)
+        failed = next((t for t in done if t.exception() is not None), None)
+        if failed is None:
+            await asyncio.gather(reading, writing)
+            return
+        pipe.abort()  # the other side now fails at its next chunk: let it end that way
+        rest = asyncio.gather(reading, writing, return_exceptions=True)
+        try:
+            await asyncio.wait_for(rest, ABORT_SECONDS)
+        except asyncio.TimeoutError:
+            pass  # wait_for cancelled it
+        raise failed.exception()
+
+
+class _PipeAborted(Exception):
+    """The other side of a pipe failed: this side stops too."""
+
+
+class _Pipe:
+    """The bounded buffer between a download's chunks and an upload's body."""
+
+    def __init__(self, on_bytes: Callable[[int], None] | None) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=PIPE_CHUNKS)
+        self.aborted = False
+        self.on_bytes = on_bytes
+
+    async def received(self, chunk: bytes) -> None:
+        if self.aborted:
+            raise _PipeAborted()
+        await self.queue.put(chunk)
+
+    async def produce(self, write: Callable) -> None:
+        while True:
+            chunk = await self.queue.get()
+            if self.aborted:
+                raise _PipeAborted()
+            if chunk is None:
+                return
+            await write(chunk)
+            if self.on_bytes is not None:
+                self.on_bytes(len(chunk))
+
+    def abort(self) -> None:
+        """Unblock both sides: a waiting download gets room and then stops, a waiting upload
+        gets the end marker and then stops."""
+        self.aborted = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)

@@ -1,0 +1,300 @@
+"""Folder copies inside CS3, for JupyterLab's Copy/Paste and Duplicate of a folder.
+
+Named as jupyter_server's file managers name copies (``data`` -> ``data-Copy1``), refused
+past ``max_copy_folder_size_mb`` like theirs, and done file by file: CS3 has no server-side
+copy, so each file's bytes stream from the data server to the data server (a few chunks in
+memory, never a whole file). The folder tree is listed first (sizes, the guard), then the
+copy's folders are made, then the files are copied a few at a time. cs3lab's own lock and
+request markers are not copied. When anything fails, the partial copy is removed and the
+error says what failed; if even that fails, the error names what is left.
+
+Progress goes to JupyterLab as events (jupyter_server's event bus, schema :data:`SCHEMA_ID`)
+while the copy runs, so the browser can show a notification for a large folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import posixpath
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tornado.web import HTTPError
+
+from ..cs3.errors import CS3Error
+from ..cs3.files import ResourceInfo
+from ..locks import is_lock_artifact
+from . import models
+from .paths import clean_api_path, is_hidden_path, split
+
+if TYPE_CHECKING:
+    from .manager import CS3ContentsManager
+
+SCHEMA_ID = "https://cs3lab.github.io/events/folder-copy"
+SCHEMA: dict[str, Any] = {
+    "$id": SCHEMA_ID,
+    "version": "1",
+    "title": "cs3lab folder copy progress",
+    "personal-data": True,
+    "description": "A folder copy in CS3: started, progressing, done or failed.",
+    "type": "object",
+    "required": ["id", "state", "source", "target"],
+    "properties": {
+        "id": {"type": "string"},
+        "state": {"enum": ["running", "done", "failed"]},
+        "source": {"type": "string"},
+        "target": {"type": "string"},
+        "files_done": {"type": "integer"},
+        "files_total": {"type": "integer"},
+        "bytes_done": {"type": "integer"},
+        "bytes_total": {"type": "integer"},
+        "message": {"type": "string"},
+    },
+}
+# jupyter_server's copy_pat: "a-Copy1.txt" is copied as "a-Copy2.txt", not "a-Copy1-Copy1.txt".
+_COPY_PAT = re.compile(r"\-Copy\d*\.")
+PARALLEL_FILES = 4
+PARALLEL_LISTINGS = 8
+PROGRESS_SECONDS = 0.5
+
+
+@dataclass
+class Plan:
+    """What a folder copy makes: folders (relative, parents first) and files with sizes."""
+
+    folders: list[str] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+
+def _name(info: ResourceInfo) -> str:
+    # Some storages list entries with paths relative to the folder: use the name only.
+    return posixpath.basename(info.path.rstrip("/"))
+
+
+async def plan_folder(manager: CS3ContentsManager, source: str) -> Plan:
+    """List the tree below CS3 folder ``source``, one ListContainer per folder, a level at a
+    time; cs3lab's lock and request markers are left out."""
+    plan = Plan()
+    limit = asyncio.Semaphore(PARALLEL_LISTINGS)
+    level = [""]
+    while level:
+        listings = await asyncio.gather(*(_list(manager, source, rel, limit) for rel in level))
+        next_level = []
+        for rel, entries in zip(level, listings, strict=True):
+            for entry in sorted(entries, key=_name):
+                name = _name(entry)
+                if not name or is_lock_artifact(name):
+                    continue
+                child = f"{rel}/{name}" if rel else name
+                if models.is_dir(entry):
+                    plan.folders.append(child)
+                    next_level.append(child)
+                else:
+                    plan.files.append((child, int(entry.size)))
+        level = next_level
+    return plan
+
+
+async def _list(
+    manager: CS3ContentsManager, source: str, rel: str, limit: asyncio.Semaphore
+) -> list[ResourceInfo]:
+    async with limit:
+        return await manager.files.list(f"{source}/{rel}" if rel else source)
+
+
+def copy_name(name: str) -> str:
+    return _COPY_PAT.sub(".", name)
+
+
+async def increment_name(manager: CS3ContentsManager, name: str, parent: str) -> str:
+    """jupyter_server's increment_filename with insert="-Copy": the first free name of
+    ``name``, ``name-Copy1``, ``name-Copy2``... in folder ``parent``."""
+    basename, dot, ext = name.rpartition(".")
+    if ext != "ipynb":
+        basename, dot, ext = name.partition(".")
+    for i in itertools.count():
+        candidate = f"{basename}{f'-Copy{i}' if i else ''}{dot}{ext}"
+        if not await manager.exists(f"{parent}/{candidate}" if parent else candidate):
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"  # pragma: no cover
+
+
+async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str | None) -> dict:
+    """Copy folder ``from_path`` (an API path) as jupyter_server's copy does: into folder
+    ``to_path`` (default: beside it) under the next free ``-Copy`` name; the model of the
+    new folder."""
+    source = clean_api_path(from_path)
+    if not manager.allow_hidden and is_hidden_path(source):
+        raise HTTPError(404, f"No such file or directory: {source}")
+    from_dir, from_name = split(source)
+    to_dir = from_dir if to_path is None else clean_api_path(to_path)
+    if not await manager.dir_exists(to_dir):
+        raise HTTPError(404, f"No such directory: {to_dir}")
+    target_name = await increment_name(manager, copy_name(from_name), to_dir)
+    target = f"{to_dir}/{target_name}" if to_dir else target_name
+    if not manager.allow_hidden and is_hidden_path(target):
+        raise HTTPError(400, f"Cannot create hidden file or directory {target!r}")
+    if target == source or target.startswith(source + "/"):
+        raise HTTPError(400, f"Cannot copy {source} into itself")
+    manager._refuse_in_place(target)
+    with manager.errors():
+        src, dst = manager.cs3_path(source), manager.cs3_path(target)
+        plan = await plan_folder(manager, src)
+        limit = manager.max_copy_folder_size_mb * 1024 * 1024
+        if plan.total_bytes > limit:
+            raise HTTPError(
+                400,
+                f"Can't copy folders larger than {manager.max_copy_folder_size_mb}MB, "
+                f'"{source}" is {human_size(plan.total_bytes)}',
+            )
+        progress = Progress(manager, source, target, plan)
+        await manager.files.mkdir(dst)  # fails if the name was taken meanwhile: nothing done
+        try:
+            await _copy_tree(manager, src, dst, plan, progress)
+        except asyncio.CancelledError as err:
+            progress.emit("failed", await _discard(manager, dst, target, progress, err))
+            raise
+        except (CS3Error, HTTPError, OSError) as err:
+            message = await _discard(manager, dst, target, progress, err)
+            progress.emit("failed", message)
+            raise HTTPError(_status(err), message) from None
+    progress.emit("done")
+    return await manager.get(target, content=False)
+
+
+async def _copy_tree(
+    manager: CS3ContentsManager, src: str, dst: str, plan: Plan, progress: Progress
+) -> None:
+    for folder in plan.folders:  # parents first
+        await manager.files.mkdir(f"{dst}/{folder}")
+    queue = list(plan.files)
+
+    async def worker() -> None:
+        while queue:
+            rel, size = queue.pop(0)
+            try:
+                await manager.files.copy_file(
+                    f"{src}/{rel}", f"{dst}/{rel}", size, on_bytes=progress.add_bytes
+                )
+            except BaseException:
+                progress.failed_at = progress.failed_at or rel
+                raise
+            progress.file_done()
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(PARALLEL_FILES)]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def _discard(
+    manager: CS3ContentsManager, dst: str, target: str, progress: Progress, err: BaseException
+) -> str:
+    """Remove the partial copy; the sentence telling the user what happened."""
+    reason = _reason(err, manager.home)
+    where = f" at {progress.failed_at}" if progress.failed_at else ""
+    what = f"Copying {progress.source} to {target} failed{where}"
+    try:
+        await manager.files.delete(dst)
+        # Out of the recycle bin too, where the capability that knows it is there.
+        discard = getattr(manager, "discard_deleted", None)
+        if discard is not None:
+            await discard(dst)
+    except CS3Error as cleanup:
+        return (
+            f"{what}: {reason}. The partial copy {target} ({progress.files_done} of "
+            f"{len(progress.plan.files)} files) could not be removed: "
+            f"{_reason(cleanup, manager.home)}"
+        )
+    return f"{what}: {reason}. Nothing was kept: the partial copy was removed."
+
+
+def _reason(err: BaseException, home: str) -> str:
+    if isinstance(err, CS3Error):
+        return err.message.replace(home.rstrip("/") + "/", "")
+    if isinstance(err, HTTPError):
+        return err.log_message or str(err)
+    if isinstance(err, asyncio.CancelledError):
+        return "the copy was cancelled"
+    return str(err) or type(err).__name__
+
+
+def _status(err: BaseException) -> int:
+    if isinstance(err, CS3Error):
+        return err.http_status
+    if isinstance(err, HTTPError):
+        return err.status_code
+    return 500
+
+
+class Progress:
+    """A copy's progress, sent as events at most every :data:`PROGRESS_SECONDS` (so a small
+    copy sends only its end)."""
+
+    def __init__(self, manager: CS3ContentsManager, source: str, target: str, plan: Plan):
+        self.manager = manager
+        self.id = uuid.uuid4().hex
+        self.source = source
+        self.target = target
+        self.plan = plan
+        self.files_done = 0
+        self.bytes_done = 0
+        self.failed_at = ""  # the file whose copy failed first
+        self._started = time.monotonic()
+        self._sent = 0.0
+
+    def add_bytes(self, count: int) -> None:
+        self.bytes_done += count
+        self._maybe_emit()
+
+    def file_done(self) -> None:
+        self.files_done += 1
+        self._maybe_emit()
+
+    def _maybe_emit(self) -> None:
+        now = time.monotonic()
+        if now - self._started >= PROGRESS_SECONDS and now - self._sent >= PROGRESS_SECONDS:
+            self._sent = now
+            self.emit("running")
+
+    def emit(self, state: str, message: str = "") -> None:
+        if state == "running" and self._sent == 0.0:
+            return  # not yet: only copies that take a while show progress
+        data = {
+            "id": self.id,
+            "state": state,
+            "source": self.source,
+            "target": self.target,
+            "files_done": self.files_done,
+            "files_total": len(self.plan.files),
+            "bytes_done": self.bytes_done,
+            "bytes_total": self.plan.total_bytes,
+        }
+        if message:
+            data["message"] = message
+        try:
+            events = self.manager.event_logger
+            if SCHEMA_ID not in events.schemas:
+                events.register_event_schema(SCHEMA)
+            events.emit(schema_id=SCHEMA_ID, data=data)
+        except Exception:  # progress is a courtesy: never fail a copy for it
+            self.manager.log.debug("cs3lab: folder copy event not sent", exc_info=True)
