@@ -9,6 +9,8 @@ from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
 from .locks.handlers import lock_handlers
 from .merge.handlers import merge_handlers
+from .recycle.handlers import recycle_handlers
+from .recycle.service import RecycleService
 from .session.handlers import QuotaHandler, SessionHandler
 from .session.service import SessionService
 from .sharing.config import build_sharing
@@ -51,11 +53,15 @@ class CS3LabApp(ExtensionApp):
         self.sharing = build_sharing(self.serverapp, contents, self.log)
         # Federated sharing (OCM): invitations, contacts, shares with other sites.
         self.ocm = build_ocm(self.serverapp, contents, self.log)
+        # The recycle bin; a failed folder copy also purges its remains from there.
+        self.recycle = RecycleService(contents.files, contents.home, lambda: contents.allow_hidden)
+        contents.discard_deleted = self.recycle.discard_deleted
         self.capabilities = [
             lock_handlers(API_PREFIX, self.locks),
             merge_handlers(API_PREFIX, contents),
             sharing_handlers(API_PREFIX, self.sharing),
             ocm_handlers(API_PREFIX, self.ocm),
+            recycle_handlers(API_PREFIX, self.recycle),
         ]
 
     def initialize_handlers(self) -> None:

@@ -9,6 +9,8 @@ import pytest
 from helpers import api, api_error, text_model
 from jupyter_server.services.contents.filemanager import AsyncFileContentsManager
 
+from cs3lab.cs3.recycle import RecycleBin
+
 pytestmark = pytest.mark.sites("site-a", "site-n")
 
 
@@ -201,7 +203,7 @@ async def test_delete_goes_to_the_recycle_bin(jp_fetch, contents):
     await api(jp_fetch, "PUT", "trash-me.txt", text_model("bye"))
     await api(jp_fetch, "DELETE", "trash-me.txt")
     assert (await api_error(jp_fetch, "GET", "trash-me.txt"))[0] == 404
-    recycled = await contents.files.list_recycle(contents.home)
+    recycled = await RecycleBin(contents.files.client).list(contents.home)
     assert any(item.ref.path.endswith("/trash-me.txt") for item in recycled)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -189,6 +190,9 @@ async def test_a_failure_half_way_leaves_no_partial_copy(jp_fetch, contents, sit
     after = await tree_of(contents, "", unreadable="work/m/broken.bin")
     assert after == {**before, "work/m/broken.bin": "?"}
     assert copied and copied[-1]["state"] == "failed"
+    # Not in the recycle bin either (the partial copy was deleted, then purged).
+    response = await jp_fetch("cs3lab", "api", "recycle")
+    assert json.loads(response.body)["items"] == []
 
 
 async def test_large_files_stream_and_progress_is_reported(jp_fetch, contents, monkeypatch):

@@ -251,16 +251,6 @@ class Files:
     async def unlock(self, info: ResourceInfo, lock: Lock, what: str) -> None:
         await self.client.call("Unlock", sp.UnlockRequest(ref=id_ref(info), lock=lock), what)
 
-    async def list_recycle(self, path: str) -> list[RecycleItem]:
-        request = sp.ListRecycleRequest(ref=ref(path))
-        return list((await self.client.call("ListRecycle", request, path)).recycle_items)
-
-    async def restore_recycle_item(self, path: str, key: str, restore_to: str = "") -> None:
-        request = sp.RestoreRecycleItemRequest(
-            ref=ref(path), key=key, restore_ref=ref(restore_to) if restore_to else None
-        )
-        await self.client.call("RestoreRecycleItem", request, path)
-
 
 def space_path(space: res.StorageSpace) -> str:
     """The CS3 path where the site mounts a storage space ("" when it says none)."""
