@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from servers import start_server
-from site_runner import sync_mkdir
+from site_runner import sync_mkdir, sync_upload
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "ui-tests" / "sharing.mjs"
@@ -34,6 +34,7 @@ def two_labs(site, tmp_path):
         pytest.fail("ui-tests/node_modules is missing: run `npm ci --prefix ui-tests`")
     folder = f"ui-share-{uuid.uuid4().hex[:8]}"
     sync_mkdir(site, "alice", f"{site.home('alice')}/{folder}")
+    sync_upload(site, "alice", f"{site.home('alice')}/{folder}/notes.txt", b"shared notes")
     extra = [
         f"--CS3Sharing.public_link_base=http://127.0.0.1:{site.http_port}/s/",
         "--CS3Sharing.role_set=" + ("reva-v2" if site.reva == "v2" else "reva-v3"),
@@ -92,5 +93,10 @@ def test_share_dialog_link_and_shared_with_me(two_labs):
     mine = next(s for s in received["shares"] if s["id"] == share_id)
     assert mine["state"] == "accepted" and mine["role"] == "viewer"
     assert mine["owner"]["display_name"] == "Alice Anders"
-    for name in ("1-alice-finds-bob", "3-alice-link-copied", "6-bob-accepted"):
+    for name in (
+        "1-alice-finds-bob",
+        "3-alice-link-copied",
+        "6-bob-accepted",
+        "6b-bob-opened-shared-folder",
+    ):
         assert (SHOTS / f"sharing-{name}.png").stat().st_size > 10_000

@@ -135,6 +135,24 @@ async function run(alice, bob) {
   }
   await screenshot(bob, '6-bob-accepted');
 
+  // bob opens it: the file browser shows it in the root's "Shared with me" folder.
+  await byId.getByRole('button', { name: 'Open' }).click({ timeout: TIMEOUT });
+  await bob.waitForFunction(
+    folder => {
+      const crumbs = document.querySelector('.jp-BreadCrumbs')?.textContent ?? '';
+      const names = [...document.querySelectorAll('.jp-DirListing-itemText')].map(
+        n => n.textContent
+      );
+      return (
+        crumbs.includes('Shared with me') && crumbs.includes(folder) && names.includes('notes.txt')
+      );
+    },
+    FOLDER,
+    { timeout: TIMEOUT }
+  );
+  log('bob sees the shared folder in his file browser');
+  await screenshot(bob, '6b-bob-opened-shared-folder');
+
   // "Shared by me" on alice's side, and the badge in her file browser.
   await alice.evaluate(() => window.jupyterapp.commands.execute('filebrowser:refresh'));
   const badge = fileRow(alice, FOLDER).locator('.cs3lab-ShareBadge');

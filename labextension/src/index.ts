@@ -12,6 +12,7 @@ import { lockBadge } from './locks/badge';
 import { locksPlugin } from './locks/plugin';
 import { shareBadge, sharingPlugin } from './sharing/plugin';
 import { mergePlugin } from './merge/plugin';
+import { placeBadge } from './places';
 
 /**
  * Shows in the status bar which CS3 user and site the session is connected to.
@@ -32,6 +33,12 @@ const sessionStatus: JupyterFrontEndPlugin<void> = {
       align: 'left',
       rank: 0
     });
+    // Usage changes with every save, upload and delete: show it soon after.
+    let pending = 0;
+    app.serviceManager.contents.fileChanged.connect(() => {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(() => void item.check(), 1000);
+    });
   }
 };
 
@@ -40,6 +47,6 @@ export default [
   locksPlugin,
   mergePlugin,
   // ONE file browser renderer draws every badge: add providers to its list.
-  badgesPlugin([lockBadge, shareBadge]),
+  badgesPlugin([lockBadge, shareBadge, placeBadge]),
   sharingPlugin
 ];

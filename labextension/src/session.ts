@@ -27,3 +27,37 @@ export function fetchSession(
 ): Promise<ISessionInfo> {
   return requestAPI<ISessionInfo>('session', {}, settings);
 }
+
+/**
+ * Quota and usage of the storage holding a path: `GET /cs3lab/api/quota`.
+ * `total` is null when the site sets no quota.
+ */
+export interface IQuota {
+  path: string;
+  total: number | null;
+  used: number;
+  remaining: number | null;
+}
+
+export function fetchQuota(
+  path = '',
+  settings?: ServerConnection.ISettings
+): Promise<IQuota> {
+  return requestAPI<IQuota>(
+    `quota?path=${encodeURIComponent(path)}`,
+    {},
+    settings
+  );
+}
+
+/** A byte count for people: 1.2 MB, 340 KB. */
+export function humanSize(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let size = bytes;
+  let unit = 0;
+  while (size >= 1000 && unit < units.length - 1) {
+    size /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${size} bytes` : `${size.toFixed(1)} ${units[unit]}`;
+}

@@ -2,7 +2,13 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
-import { fetchSession, ISessionInfo } from './session';
+import {
+  fetchQuota,
+  fetchSession,
+  humanSize,
+  IQuota,
+  ISessionInfo
+} from './session';
 
 /**
  * What the status item currently shows.
@@ -10,6 +16,8 @@ import { fetchSession, ISessionInfo } from './session';
 export type SessionState = 'loading' | 'connected' | 'error';
 
 const ERROR_CLASS = 'cs3lab-StatusItem-error';
+const QUOTA_WARNING_CLASS = 'cs3lab-StatusItem-quotaWarning';
+const QUOTA_WARNING_SHARE = 0.9; // warn when this share of the quota is used
 const RECHECK_HINT = 'Click to check again.';
 
 /**
@@ -55,9 +63,13 @@ export class SessionStatusItem extends Widget {
   async check(): Promise<void> {
     const request = ++this._requests;
     try {
-      const info = await fetchSession(this._settings);
+      const [info, quota] = await Promise.all([
+        fetchSession(this._settings),
+        // Quota is extra: a site that does not report it still shows the session.
+        fetchQuota('', this._settings).catch(() => null)
+      ]);
       if (request === this._requests) {
-        this._renderSession(info);
+        this._renderSession(info, quota);
       }
     } catch (error) {
       if (request === this._requests) {
@@ -104,18 +116,32 @@ export class SessionStatusItem extends Widget {
     this.node.removeEventListener('keydown', this);
   }
 
-  private _renderSession(info: ISessionInfo): void {
+  private _renderSession(info: ISessionInfo, quota: IQuota | null): void {
     const { user, site, home } = info;
     const name = user.display_name || user.username;
-    const title = [
+    const lines = [
       `CS3 user: ${user.username}` +
         (user.display_name ? ` (${user.display_name})` : ''),
       `Site: ${site.name}`,
       `Gateway: ${site.gateway}`,
-      `Home: ${home}`,
-      RECHECK_HINT
-    ].join('\n');
-    this._render('connected', `CS3: ${name} @ ${site.name}`, title);
+      `Home: ${home}`
+    ];
+    let label = `CS3: ${name} @ ${site.name}`;
+    let warn = false;
+    if (quota?.total) {
+      label += ` · ${humanSize(quota.used)} of ${humanSize(quota.total)}`;
+      const left =
+        quota.remaining !== null ? `, ${humanSize(quota.remaining)} left` : '';
+      lines.push(
+        `Quota: ${humanSize(quota.used)} used of ${humanSize(quota.total)}${left}`
+      );
+      warn = quota.used >= QUOTA_WARNING_SHARE * quota.total;
+    } else if (quota) {
+      lines.push(`Used: ${humanSize(quota.used)} (no quota set)`);
+    }
+    lines.push(RECHECK_HINT);
+    this._render('connected', label, lines.join('\n'));
+    this.node.classList.toggle(QUOTA_WARNING_CLASS, warn);
   }
 
   private _renderError(error: unknown): void {
