@@ -3,10 +3,12 @@
 Two Reva v2 sites on loopback (tools/sites/site-fa.json, site-fb.json: three revad processes
 each, started together by site_runner.start_federation so that each knows the other's OCM
 address), each with its own Jupyter server: alice at site-fa, carol at site-fb. Alice invites
-carol, carol accepts, alice shares, carol receives, accepts, opens, saves back (editor) or is
-refused (viewer), alice revokes and the share is gone at carol's site. Locks: a lock alice's
-site holds is honoured when carol saves from her site (423), and a save based on an old
-version is refused (409) whoever changed the file.
+carol, carol accepts, alice shares, carol receives, accepts, finds it in her file browser's
+"Federated shares" folder, opens it and saves back with JupyterLab's own contents API
+(editor) or is refused (viewer), alice revokes and the share is gone at carol's site. Locks:
+a lock alice's site holds is honoured when carol saves from her site (423), carol's side takes
+no lock (501, saying why), and a save based on an old version is refused (409) whoever
+changed the file.
 """
 
 from __future__ import annotations
