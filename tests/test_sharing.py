@@ -490,6 +490,15 @@ async def test_received_share_declined_then_accepted_again_opens_in_shared_with_
     assert project in [e["name"] for e in listed["content"]]
     status, opened = bob.request("GET", f"api/contents/Shared%20with%20me/{project}")
     assert status == 200 and opened["type"] == "directory", opened
+    # Viewer: read-only, refused by cs3lab itself (Reva v3's local driver would not refuse).
+    notes = f"api/contents/Shared%20with%20me/{project}/notes.txt"
+    status, model = bob.request("GET", notes)
+    assert status == 200 and model["content"] == "original" and model["writable"] is False
+    status, body = bob.request("PUT", notes, {"type": "file", "format": "text", "content": "x"})
+    assert status == 403 and "read-only" in body["message"], body
+    status, body = bob.request("DELETE", notes)
+    assert status == 403, body
+    assert (await api(jp_fetch, "GET", f"{project}/notes.txt"))["content"] == "original"
 
     for state in ("declined", "accepted"):
         status, body = bob.request(

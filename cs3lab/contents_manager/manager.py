@@ -139,6 +139,29 @@ class CS3ContentsManager(AsyncContentsManager):
             "a save over a newer change is refused."
         )
 
+    def _read_only_mount(self, path: str):
+        """The read-only mount a path is below (a share received as viewer), or None."""
+        resolved = self._resolved(path)
+        mount = resolved.mount if resolved is not None else None
+        return mount if mount is not None and not mount.writable else None
+
+    def _base_model(self, path: str, info: ResourceInfo) -> dict:
+        model = models.base_model(path, info)
+        if self._read_only_mount(path) is not None:
+            model["writable"] = False
+        return model
+
+    def _refuse_read_only(self, path: str) -> None:
+        """403 below a share received read-only, also where the storage would not refuse
+        it (Reva v3's local driver enforces no share permissions)."""
+        mount = self._read_only_mount(path)
+        if mount is not None:
+            raise HTTPError(
+                403,
+                f"Permission denied: {mount.name} is shared with you read-only. Nothing was "
+                "written: make a copy to change it.",
+            )
+
     def _refuse_in_place(self, path: str) -> None:
         """403 for a new file or folder right in a place (only its mounts are there)."""
         parent, name = split(path)
@@ -232,7 +255,7 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     async def _dir_model(self, path: str, info: ResourceInfo, content: bool) -> dict:
-        model = models.base_model(path, info)
+        model = self._base_model(path, info)
         model["type"] = "directory"
         if content:
             resolved = self._resolved(path)
@@ -291,14 +314,14 @@ class CS3ContentsManager(AsyncContentsManager):
         self._apply_lock(model, cs3_path, lock, me)
 
     def _listing_model(self, path: str, info: ResourceInfo) -> dict:
-        model = models.base_model(path, info)
+        model = self._base_model(path, info)
         model["type"] = models.guess_type(path, info)
         if model["type"] == "file":
             model["mimetype"] = models.file_mimetype(path)
         return model
 
     async def _file_model(self, path, info, content, format, require_hash) -> dict:
-        model = models.base_model(path, info)
+        model = self._base_model(path, info)
         model["type"] = "file"
         model["mimetype"] = models.file_mimetype(path)
         data = None
@@ -314,7 +337,7 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     async def _notebook_model(self, path, info, content, require_hash) -> dict:
-        model = models.base_model(path, info)
+        model = self._base_model(path, info)
         model["type"] = "notebook"
         data = None
         if content or require_hash:
@@ -400,6 +423,7 @@ class CS3ContentsManager(AsyncContentsManager):
         )
 
     async def _save_directory(self, path: str) -> None:
+        self._refuse_read_only(path)
         info = await self._stat(path)
         if info is None:
             await self.files.mkdir(self.cs3_path(path))
@@ -408,6 +432,7 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def _write(self, path: str, data: bytes, model: dict) -> None:
         """Upload ``data`` unless that would overwrite a newer version or a read-only file."""
+        self._refuse_read_only(path)
         stored = await self._stat(path)
         if stored is not None:
             if models.is_dir(stored):
@@ -472,6 +497,7 @@ class CS3ContentsManager(AsyncContentsManager):
         with self.errors():
             await self.mounts.ensure(path)
             self._refuse_mount_change(path, "delete")
+            self._refuse_read_only(path)
             info = await self._stat(path)
             if info is None:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
@@ -495,6 +521,7 @@ class CS3ContentsManager(AsyncContentsManager):
             for path in (old_path, new_path):
                 await self.mounts.ensure(path)
                 self._refuse_mount_change(path, "rename")
+                self._refuse_read_only(path)
             self._refuse_in_place(new_path)
             if await self._stat(new_path) is not None:
                 raise HTTPError(409, f"File already exists: {new_path}")
