@@ -93,6 +93,13 @@ def project(site, home):
     return name
 
 
+async def share_with_bob(jp_fetch, path: str, role: str) -> dict:
+    body = {"path": path, "grantee": {"type": "user", "name": "bob"}, "role": role}
+    code, share = await call(jp_fetch, "POST", "shares", body=body)
+    assert code == 201, share
+    return share
+
+
 def received_by(server, share_id: str) -> dict | None:
     status, body = server.request("GET", "cs3lab/api/shares/received")
     assert status == 200, body
@@ -127,13 +134,7 @@ async def test_find_users_and_groups(jp_fetch):
 
 
 async def test_share_folder_with_bob_then_change_role_and_revoke(jp_fetch, project, home, bob):
-    code, share = await call(
-        jp_fetch,
-        "POST",
-        "shares",
-        body={"path": project, "grantee": {"type": "user", "name": "bob"}, "role": "viewer"},
-    )
-    assert code == 201
+    share = await share_with_bob(jp_fetch, project, "viewer")
     assert share["role"] == "viewer"
     assert share["permissions"] == V3_VIEWER  # Reva v3's NewViewerRole, bit for bit
     assert share["grantee"]["username"] == "bob"
@@ -476,13 +477,7 @@ async def test_received_share_declined_then_accepted_again_opens_in_shared_with_
 ):
     """Site A mounts no share jail: cs3lab shows bob's accepted shares in his file browser's
     "Shared with me" folder. A declined share leaves it; accepted again, it is back."""
-    code, share = await call(
-        jp_fetch,
-        "POST",
-        "shares",
-        body={"path": project, "grantee": {"type": "user", "name": "bob"}, "role": "viewer"},
-    )
-    assert code == 201
+    share = await share_with_bob(jp_fetch, project, "viewer")
     mine = received_by(bob, share["id"])
     assert mine["state"] == "accepted" and mine["resource"]["path"] == f"Shared with me/{project}"
     status, listed = bob.request("GET", "api/contents/Shared%20with%20me")
