@@ -41,7 +41,8 @@ def instrument_files(files: Any, counts: Counter) -> None:
     client = files.client
     client.stub = CountingStub(client.stub, counts)
     transfer = files.transfer
-    put, get = transfer.put, transfer.get
+    # every transfer (get/put, the fsspec filesystem's ranged reads) goes through these two
+    put, get = transfer.put_stream, transfer.get_stream
 
     async def counted_put(*args: Any, **kwargs: Any) -> Any:
         counts[HTTP_PUT] += 1
@@ -51,8 +52,8 @@ def instrument_files(files: Any, counts: Counter) -> None:
         counts[HTTP_GET] += 1
         return await get(*args, **kwargs)
 
-    transfer.put = counted_put
-    transfer.get = counted_get
+    transfer.put_stream = counted_put
+    transfer.get_stream = counted_get
 
 
 def diff(after: dict[str, int], before: dict[str, int]) -> Counter:

@@ -28,7 +28,9 @@ class CS3Connection(LoggingConfigurable):
         config=True
     )
     tls = Bool(help="Use TLS to reach the gateway (env CS3LAB_TLS=1)").tag(config=True)
-    ca_file = Unicode(help="CA bundle for TLS (default: system roots)").tag(config=True)
+    ca_file = Unicode(help="CA bundle for TLS (default: system roots; env CS3LAB_CA_FILE)").tag(
+        config=True
+    )
     auth_mode = Enum(
         AUTH_MODES,
         help="basic (username + password), bearer (OIDC access token), token (a reva token) "
@@ -58,6 +60,10 @@ class CS3Connection(LoggingConfigurable):
     @default("tls")
     def _tls_default(self) -> bool:
         return _env("CS3LAB_TLS", "0").lower() in ("1", "true", "yes")
+
+    @default("ca_file")
+    def _ca_file_default(self) -> str:
+        return _env("CS3LAB_CA_FILE")
 
     @default("auth_mode")
     def _auth_mode_default(self) -> str:

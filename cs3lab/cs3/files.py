@@ -5,7 +5,7 @@ protobuf messages themselves (``ResourceInfo``, ``FileVersion``, ``RecycleItem``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
 
 from cs3.gateway.v1beta1 import gateway_api_pb2 as gw
@@ -17,7 +17,7 @@ from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
 from .errors import CS3Error, NotFound, NotSupported
-from .transfer import DataTransfer
+from .transfer import DataTransfer, chunks_of
 
 ResourceInfo = res.ResourceInfo
 FileVersion = res.FileVersion
@@ -88,6 +88,15 @@ class Quota:
         return cls(total, int(response.used_bytes), remaining)
 
 
+@dataclass(frozen=True)
+class Download:
+    """Where a file's bytes can be read (the answer of InitiateFileDownload). Its transfer
+    token can be used for several (ranged) reads until it expires."""
+
+    endpoint: str
+    token: str
+
+
 class Files:
     """File operations over a :class:`CS3Client`."""
 
@@ -151,17 +160,25 @@ class Files:
 
     async def upload(self, path: str, data: bytes, lock_id: str = "") -> None:
         """Write ``data`` as the new content of ``path`` (creating or overwriting it)."""
+        await self.upload_stream(path, len(data), chunks_of(data), lock_id=lock_id)
+
+    async def upload_stream(
+        self, path: str, size: int, chunks: AsyncIterable[bytes], lock_id: str = ""
+    ) -> None:
+        """Write ``size`` bytes produced by ``chunks`` as the new content of ``path``, without
+        holding them all in memory."""
         request = sp.InitiateFileUploadRequest(
             ref=ref(path),
             lock_id=lock_id,
-            opaque=_plain_opaque({"Upload-Length": str(len(data))}),
+            opaque=_plain_opaque({"Upload-Length": str(size)}),
         )
         response = await self.client.call("InitiateFileUpload", request, path)
         protocol = _pick(response.protocols, path)
         try:
-            await self.transfer.put(
+            await self.transfer.put_stream(
                 protocol.upload_endpoint,
-                data,
+                size,
+                chunks,
                 transfer_token=protocol.token,
                 access_token=await self.client.access_token(),
                 lock_id=lock_id,
@@ -170,18 +187,36 @@ class Files:
         except CS3Error:
             # decomposedfs stores an empty file when the upload is initiated with length 0
             # and then refuses the (empty) transfer: what counts is what the storage holds.
-            if data or (await self.stat(path)).size != 0:
+            if size or (await self.stat(path)).size != 0:
                 raise
 
     async def download(self, path: str) -> bytes:
+        chunks: list[bytes] = []
+        await self.download_stream(await self.initiate_download(path), chunks.append, path)
+        return b"".join(chunks)
+
+    async def initiate_download(self, path: str) -> Download:
         request = sp.InitiateFileDownloadRequest(ref=ref(path))
         response = await self.client.call("InitiateFileDownload", request, path)
         protocol = _pick(response.protocols, path)
-        return await self.transfer.get(
-            protocol.download_endpoint,
-            transfer_token=protocol.token,
+        return Download(protocol.download_endpoint, protocol.token)
+
+    async def download_stream(
+        self,
+        download: Download,
+        on_chunk: Callable[[bytes], object],
+        what: str,
+        byte_range: tuple[int, int] | None = None,
+    ) -> int:
+        """Stream the bytes of an initiated download (or of ``byte_range``) to ``on_chunk``;
+        the HTTP status says whether the range was honoured (206) or not (200)."""
+        return await self.transfer.get_stream(
+            download.endpoint,
+            on_chunk,
+            transfer_token=download.token,
             access_token=await self.client.access_token(),
-            what=path,
+            what=what,
+            byte_range=byte_range,
         )
 
     async def copy_file(

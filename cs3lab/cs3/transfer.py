@@ -7,7 +7,9 @@ HTTP client, so the server's event loop never blocks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
@@ -42,6 +44,18 @@ _HTTP_ERRORS: dict[int, type[CS3Error]] = {
 }
 
 
+class RangeNotSatisfiable(CS3Error):
+    """The data server answered a ranged read with 416 (Reva v3's local driver does so for
+    every range: it cannot serve part of a file)."""
+
+    http_status = 416
+    reason = "Range not satisfiable"
+
+
+class _RangeRefused(Exception):
+    pass
+
+
 def _error(code: int, what: str, verb: str) -> CS3Error:
     cls = _HTTP_ERRORS.get(code, ServerError)
     return cls(f"The CS3 data server refused to {verb} {what} (HTTP {code})")
@@ -56,10 +70,33 @@ def _headers(transfer_token: str, access_token: str, lock_id: str) -> dict[str, 
     return headers
 
 
-async def _chunks_of(data: bytes) -> AsyncIterator[bytes]:
+async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
     view = memoryview(data)
     for start in range(0, len(view), CHUNK_BYTES):
         yield bytes(view[start : start + CHUNK_BYTES])
+
+
+class _Window:
+    """Passes on only the bytes of a range, also when the server ignores the Range header
+    and answers 200 with the whole file (then the bytes outside the range are dropped)."""
+
+    def __init__(self, start: int, end: int, on_chunk: Callable[[bytes], Any]) -> None:
+        self.start, self.end, self.on_chunk = start, end, on_chunk
+        self.position: int | None = None  # offset in the file of the next byte received
+
+    def header(self, line: str) -> None:
+        if line.startswith("HTTP/"):
+            parts = line.split()
+            whole = len(parts) > 1 and parts[1] == "200"
+            self.position = 0 if whole else self.start
+
+    def chunk(self, data: bytes) -> Awaitable[None] | None:
+        begin = self.position if self.position is not None else self.start
+        self.position = begin + len(data)
+        low, high = max(self.start - begin, 0), min(self.end - begin, len(data))
+        if high <= low:
+            return None
+        return self.on_chunk(data[low:high] if (low, high) != (0, len(data)) else data)
 
 
 class DataTransfer:
@@ -84,13 +121,36 @@ class DataTransfer:
         lock_id: str = "",
         what: str,
     ) -> None:
+        await self.put_stream(
+            endpoint,
+            len(data),
+            chunks_of(data),
+            transfer_token=transfer_token,
+            access_token=access_token,
+            lock_id=lock_id,
+            what=what,
+        )
+
+    async def put_stream(
+        self,
+        endpoint: str,
+        size: int,
+        chunks: AsyncIterable[bytes],
+        *,
+        transfer_token: str,
+        access_token: str,
+        lock_id: str = "",
+        what: str,
+    ) -> None:
+        """Store ``size`` bytes produced by ``chunks`` (the length is sent up front: Reva's
+        decomposedfs refuses an upload without it)."""
         headers = _headers(transfer_token, access_token, lock_id)
-        headers["Content-Length"] = str(len(data))
-        headers["Upload-Length"] = str(len(data))
+        headers["Content-Length"] = str(size)
+        headers["Upload-Length"] = str(size)
         headers["Content-Type"] = "application/octet-stream"
 
         async def produce(write: Callable) -> None:
-            async for chunk in _chunks_of(data):
+            async for chunk in chunks:
                 await write(chunk)
 
         request = HTTPRequest(
@@ -107,22 +167,63 @@ class DataTransfer:
         self, endpoint: str, *, transfer_token: str, access_token: str, what: str
     ) -> bytes:
         chunks: list[bytes] = []
+        await self.get_stream(
+            endpoint,
+            chunks.append,
+            transfer_token=transfer_token,
+            access_token=access_token,
+            what=what,
+        )
+        return b"".join(chunks)
+
+    async def get_stream(
+        self,
+        endpoint: str,
+        on_chunk: Callable[[bytes], object],
+        *,
+        transfer_token: str,
+        access_token: str,
+        what: str,
+        byte_range: tuple[int, int] | None = None,
+    ) -> int:
+        """Hand the file's bytes to ``on_chunk`` as they arrive (nothing is kept here).
+        ``byte_range`` (start, end exclusive) asks for part of the file: the answer is 206
+        when the storage honoured it, 200 when it sent the whole file instead. Returns the
+        HTTP status; raises :class:`RangeNotSatisfiable` on 416."""
+        headers = _headers(transfer_token, access_token, "")
+
+        def deliver(chunk: bytes) -> Awaitable[None] | None:
+            # tornado awaits what the callback returns (back-pressure), if anything
+            result = on_chunk(chunk)
+            return result if inspect.isawaitable(result) else None
+
+        window = None
+        if byte_range is not None:
+            headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
+            window = _Window(*byte_range, deliver)
         request = HTTPRequest(
             endpoint,
             method="GET",
-            headers=_headers(transfer_token, access_token, ""),
-            streaming_callback=chunks.append,
+            headers=headers,
+            header_callback=window.header if window else None,
+            streaming_callback=window.chunk if window else deliver,
             request_timeout=self._timeout,
             connect_timeout=30,
             decompress_response=False,
         )
-        await self._fetch(request, what, "read")
-        return b"".join(chunks)
-
-    async def _fetch(self, request: HTTPRequest, what: str, verb: str) -> None:
         try:
-            await self._http.fetch(request)
+            return await self._fetch(request, what, "read")
+        except _RangeRefused:
+            raise RangeNotSatisfiable(
+                f"The CS3 data server cannot send part of {what} (HTTP 416)"
+            ) from None
+
+    async def _fetch(self, request: HTTPRequest, what: str, verb: str) -> int:
+        try:
+            response = await self._http.fetch(request)
         except HTTPClientError as err:
+            if err.code == 416 and "Range" in request.headers:
+                raise _RangeRefused from None
             if err.code == 599:  # tornado's "no HTTP response": connection failed or timed out
                 raise Unavailable(
                     f"The CS3 data server cannot be reached to {verb} {what}"
@@ -132,6 +233,7 @@ class DataTransfer:
             raise Unavailable(
                 f"The CS3 data server cannot be reached to {verb} {what} ({err.strerror or err})"
             ) from None
+        return response.code
 
     async def pipe(
         self,

@@ -1,0 +1,505 @@
+"""``cs3://``: an fsspec AsyncFileSystem over cs3lab's async CS3 client.
+
+Paths: ``cs3://analysis/data.csv`` is relative to the user's CS3 home (``CS3Connection.home``),
+``cs3:///projects/common/x`` is an absolute CS3 path. Listings answer paths in the form they
+were asked in. The connection (gateway, user, credentials) comes from keyword arguments or,
+for each one not given, from the ``CS3LAB_*`` environment variables that cs3lab sets for the
+kernels it starts (see :mod:`cs3lab.fs.kernels`), so ``pd.read_csv("cs3://data.csv")`` works
+in such a kernel without any argument.
+
+Bytes travel through the CS3 data gateway: reads are ranged where the storage honours HTTP
+ranges, and otherwise streamed once into a temporary file; writes are buffered in a temporary
+file and stored with one streamed upload when the file is closed (a new version, like a save
+in JupyterLab). No file is ever held in memory whole. Writes refuse a file locked by someone
+(the lock backends of :mod:`cs3lab.locks`) with a PermissionError naming the holder.
+
+Works synchronously (fsspec's own IO thread and loop) and, with ``asynchronous=True``, inside
+an asyncio application (the ``_`` methods).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import posixpath
+from typing import Any
+
+from fsspec.asyn import AsyncFileSystem, sync
+
+from ..config import CS3Connection
+from ..cs3 import Files
+from ..cs3.errors import AlreadyExists, CS3Error, Locked, NotFound, ServerError
+from ..cs3.files import CONTAINER, ResourceInfo, mtime_seconds
+from ..locks import LockService, is_lock_artifact
+from .errors import as_os_errors, os_error
+from .streams import CS3File, file_sink, spooled_download, upload_file
+
+# CS3Connection's settings that can be given as keyword arguments (others: environment).
+CONNECTION_KEYS = (
+    "gateway",
+    "site_name",
+    "tls",
+    "ca_file",
+    "auth_mode",
+    "username",
+    "secret_env",
+    "secret_file",
+    "home",
+    "timeout",
+)
+
+
+def _name(info: ResourceInfo) -> str:
+    return posixpath.basename(info.path.rstrip("/"))
+
+
+class CS3FileSystem(AsyncFileSystem):
+    """The user's CS3 storage as an fsspec filesystem (protocol ``cs3``)."""
+
+    protocol = ("cs3",)
+    root_marker = ""
+    sep = "/"
+    cachable = True
+
+    def __init__(
+        self,
+        *,
+        asynchronous: bool = False,
+        loop: Any = None,
+        block_size: int | None = None,
+        listings_expiry_time: float = 2.0,
+        **kwargs: Any,
+    ) -> None:
+        settings = {k: kwargs.pop(k) for k in CONNECTION_KEYS if kwargs.get(k) is not None}
+        super().__init__(
+            asynchronous=asynchronous,
+            loop=loop,
+            use_listings_cache=True,
+            listings_expiry_time=listings_expiry_time,
+            **kwargs,
+        )
+        self.connection = CS3Connection(**settings)
+        self.home = self.connection.home_path
+        self.block_size = block_size or CS3File.DEFAULT_BLOCK_SIZE
+        self._files: Files | None = None
+        self._locks: LockService | None = None
+        self._opening: asyncio.Lock | None = None
+        self.ranges_supported: bool | None = None  # learnt at the first ranged read
+
+    # -- connection -----------------------------------------------------------------------
+
+    async def _cs3(self) -> Files:
+        """The CS3 file API, opened on this filesystem's loop at first use."""
+        if self._files is None:
+            if self._opening is None:
+                self._opening = asyncio.Lock()
+            async with self._opening:
+                if self._files is None:
+                    self._files = self.connection.open()
+        return self._files
+
+    async def _lock_service(self) -> LockService:
+        if self._locks is None:
+            files = await self._cs3()
+            self._locks = LockService(files, site=self.connection.site_name)
+        return self._locks
+
+    async def _close(self) -> None:
+        if self._files is not None:
+            files, self._files, self._locks = self._files, None, None
+            files.close()
+            await files.client.close()
+
+    def close(self) -> None:
+        """Close the gRPC channel and the HTTP client (a later call opens them again)."""
+        if self.asynchronous:
+            raise RuntimeError("use 'await fs._close()' on an asynchronous filesystem")
+        sync(self.loop, self._close)
+
+    # -- paths ----------------------------------------------------------------------------
+
+    @classmethod
+    def _strip_protocol(cls, path: str) -> str:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = str(path)
+        for prefix in ("cs3://", "cs3::"):
+            if path.startswith(prefix):
+                path = path[len(prefix) :]
+        if "\x00" in path:
+            raise ValueError(f"Invalid path {path!r}: NUL characters are not allowed")
+        stripped = path.rstrip("/")
+        return stripped or (cls.root_marker if not path.startswith("/") else "/")
+
+    def unstrip_protocol(self, name: str) -> str:
+        return f"cs3://{name}"
+
+    def cs3_path(self, path: str) -> str:
+        """The absolute CS3 path of an fsspec path."""
+        path = self._strip_protocol(path)
+        if path.startswith("/"):
+            return path
+        return f"{self.home.rstrip('/')}/{path}" if path else self.home
+
+    def _join(self, parent: str, name: str) -> str:
+        if not parent:
+            return name
+        return f"{parent.rstrip('/')}/{name}"
+
+    def _details(self, path: str, info: ResourceInfo) -> dict[str, Any]:
+        is_dir = info.type == CONTAINER
+        return {
+            "name": path,
+            "size": 0 if is_dir else int(info.size),
+            "type": "directory" if is_dir else "file",
+            "mtime": mtime_seconds(info),
+            "etag": info.etag.strip('"'),
+            "id": f"{info.id.storage_id}${info.id.opaque_id}",
+            "writable": bool(info.permission_set.initiate_file_upload),
+        }
+
+    # -- reading metadata -----------------------------------------------------------------
+
+    async def _stat(self, path: str) -> ResourceInfo:
+        files = await self._cs3()
+        with as_os_errors(path):
+            return await files.stat(self.cs3_path(path))
+
+    async def _info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        path = self._strip_protocol(path)
+        parent = self._parent(path)
+        if path not in ("", "/") and parent != path:
+            cached = self._ls_from_cache(path)
+            if cached:
+                found = [entry for entry in cached if entry["name"] == path]
+                if found:
+                    return found[0]
+        return self._details(path, await self._stat(path))
+
+    async def _ls(self, path: str, detail: bool = True, **kwargs: Any) -> list:
+        path = self._strip_protocol(path)
+        entries = None if kwargs.get("refresh") else self.dircache.get(path)
+        if entries is None:
+            files = await self._cs3()
+            try:
+                listed = await files.list(self.cs3_path(path))
+            except NotFound:
+                raise FileNotFoundError(
+                    errno.ENOENT, f"No such file or directory: {path}", path
+                ) from None
+            except CS3Error as err:
+                # ListContainer of a file: fsspec wants the file's own entry.
+                info = await self._stat(path)
+                if info.type == CONTAINER:
+                    raise os_error(err, path) from None
+                return [self._details(path, info)] if detail else [path]
+            entries = [
+                self._details(self._join(path, _name(info)), info)
+                for info in listed
+                if _name(info) and not is_lock_artifact(_name(info))
+            ]
+            entries.sort(key=lambda e: e["name"])
+            self.dircache[path] = entries
+        return entries if detail else [e["name"] for e in entries]
+
+    # -- reading bytes --------------------------------------------------------------------
+
+    async def _cat_file(
+        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
+        path = self._strip_protocol(path)
+        info = await self._info(path)
+        if info["type"] == "directory":
+            raise IsADirectoryError(errno.EISDIR, f"Is a directory: {path}", path)
+        size = info["size"]
+        start = 0 if start is None else (max(size + start, 0) if start < 0 else start)
+        end = size if end is None else (max(size + end, 0) if end < 0 else min(end, size))
+        if start >= end:
+            return b""
+        reader = self.reader(path, size)
+        try:
+            return await reader.read(start, end)
+        finally:
+            reader.close()
+
+    def reader(self, path: str, size: int):
+        from .streams import RangeReader
+
+        return RangeReader(self, path, size)
+
+    async def _get_file(self, rpath: str, lpath: str, **kwargs: Any) -> None:
+        rpath = self._strip_protocol(rpath)
+        if await asyncio.to_thread(os.path.isdir, lpath):
+            return
+        info = await self._info(rpath)
+        if info["type"] == "directory":
+            await asyncio.to_thread(os.makedirs, lpath, exist_ok=True)
+            return
+        files = await self._cs3()
+        with as_os_errors(rpath):
+            download = await files.initiate_download(self.cs3_path(rpath))
+            out = await asyncio.to_thread(open, lpath, "wb")
+            try:
+                await files.download_stream(download, file_sink(out), rpath)
+            finally:
+                out.close()
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def _check_writable(self, path: str, info: ResourceInfo | None = None) -> None:
+        """PermissionError naming the holder when someone (another user, or this user in
+        JupyterLab) holds the lock of ``path``; nothing when it is free or does not exist."""
+        if info is None:
+            try:
+                info = await self._stat(path)
+            except FileNotFoundError:
+                return
+        if info.type == CONTAINER:
+            return
+        locks = await self._lock_service()
+        with as_os_errors(path):
+            await locks.write_lock_id(self.cs3_path(path), info)
+
+    async def _refusal(self, path: str, err: Locked) -> PermissionError:
+        """The storage refused a write as locked (native locks): say by whom."""
+        locks = await self._lock_service()
+        explained = await locks.explain_refusal(self.cs3_path(path))
+        return PermissionError(errno.EACCES, explained.message or err.message, path)
+
+    async def upload(
+        self, path: str, size: int, chunks, info: ResourceInfo | None = None, checked=False
+    ) -> None:
+        """Store ``size`` bytes from the async iterable ``chunks`` at ``path`` (a new version
+        when it exists), after checking that nobody holds its lock (unless ``checked``: the
+        caller just did, and ``info`` is what it found, None for a new file)."""
+        path = self._strip_protocol(path)
+        if not checked:
+            await self._check_writable(path, info)
+        files = await self._cs3()
+        try:
+            await files.upload_stream(self.cs3_path(path), size, chunks)
+        except Locked as err:
+            raise await self._refusal(path, err) from None
+        except CS3Error as err:
+            if isinstance(err, NotFound) or (
+                isinstance(err, ServerError) and "not found" in err.detail.lower()
+            ):
+                raise FileNotFoundError(
+                    errno.ENOENT, f"No such directory: {self._parent(path)}", path
+                ) from None
+            raise os_error(err, path) from None
+        finally:
+            self.invalidate_cache(path)
+
+    async def _prepare_write(self, path: str, mode: str = "overwrite") -> ResourceInfo | None:
+        """The stored file that a write will replace (None: a new file, whose missing parent
+        folders are made first, as object stores and ``auto_mkdir`` file systems do)."""
+        info = await self._existing(path)
+        if info is None:
+            parent = self._parent(path)
+            if parent not in ("", "/") and parent != path and await self._existing(parent) is None:
+                await self._makedirs(parent, exist_ok=True)
+            return None
+        if mode == "create":
+            raise FileExistsError(errno.EEXIST, f"File exists: {path}", path)
+        if info.type == CONTAINER:
+            raise IsADirectoryError(errno.EISDIR, f"Is a directory: {path}", path)
+        await self._check_writable(path, info)
+        return info
+
+    async def _pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs):
+        from ..cs3.transfer import chunks_of
+
+        path = self._strip_protocol(path)
+        info = await self._prepare_write(path, mode)
+        await self.upload(path, len(value), chunks_of(bytes(value)), info, checked=True)
+
+    async def _put_file(self, lpath: str, rpath: str, mode: str = "overwrite", **kwargs):
+        rpath = self._strip_protocol(rpath)
+        if await asyncio.to_thread(os.path.isdir, lpath):
+            await self._makedirs(rpath, exist_ok=True)
+            return
+        info = await self._prepare_write(rpath, mode)
+        with await asyncio.to_thread(open, lpath, "rb") as source:
+            await upload_file(self, rpath, source, info)
+
+    async def _cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        info = await self._info(path1)
+        if info["type"] == "directory":
+            await self._makedirs(path2, exist_ok=True)
+            return
+        # CS3 has no copy call: the bytes go through a temporary file, never memory.
+        with await spooled_download(self, path1) as spool:
+            await upload_file(self, path2, spool, await self._prepare_write(path2))
+
+    async def _existing(self, path: str) -> ResourceInfo | None:
+        try:
+            return await self._stat(path)
+        except FileNotFoundError:
+            return None
+
+    async def _touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        info = await self._existing(path)
+        if info is None or truncate:
+            await self._pipe_file(path, b"")
+
+    def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
+        return sync(self.loop, self._touch, path, truncate=truncate, **kwargs)
+
+    # -- folders --------------------------------------------------------------------------
+
+    async def _mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        if await self._existing(path) is not None:
+            raise FileExistsError(errno.EEXIST, f"File exists: {path}", path)
+        parent = self._parent(path)
+        if parent != path and parent not in ("", "/") and await self._existing(parent) is None:
+            if not create_parents:
+                raise FileNotFoundError(errno.ENOENT, f"No such directory: {parent}", parent)
+            await self._makedirs(parent, exist_ok=True)
+        files = await self._cs3()
+        try:
+            await files.mkdir(self.cs3_path(path))
+        except AlreadyExists:
+            raise FileExistsError(errno.EEXIST, f"File exists: {path}", path) from None
+        except CS3Error as err:
+            # Two creates racing past Reva's local driver's check: the loser gets EEXIST as
+            # an internal error.
+            if "exist" in err.detail.lower() and await self._existing(path) is not None:
+                raise FileExistsError(errno.EEXIST, f"File exists: {path}", path) from None
+            raise os_error(err, path) from None
+        finally:
+            self.invalidate_cache(path)
+
+    async def _makedirs(self, path: str, exist_ok: bool = False) -> None:
+        path = self._strip_protocol(path)
+        info = await self._existing(path)
+        if info is not None:
+            if not exist_ok or info.type != CONTAINER:
+                raise FileExistsError(errno.EEXIST, f"File exists: {path}", path)
+            return
+        try:
+            await self._mkdir(path, create_parents=True)
+        except FileExistsError:
+            if not exist_ok:
+                raise
+
+    async def _rmdir(self, path: str) -> None:
+        path = self._strip_protocol(path)
+        if await self._ls(path, detail=False, refresh=True):
+            raise OSError(errno.ENOTEMPTY, f"Directory not empty: {path}", path)
+        await self._delete(path)
+
+    def rmdir(self, path: str) -> None:
+        return sync(self.loop, self._rmdir, path)
+
+    # -- removing and moving --------------------------------------------------------------
+
+    async def _delete(self, path: str) -> None:
+        info = await self._stat(path)
+        await self._check_writable(path, info)
+        files = await self._cs3()
+        try:
+            await files.delete(self.cs3_path(path))
+        except Locked as err:
+            raise await self._refusal(path, err) from None
+        except CS3Error as err:
+            raise os_error(err, path) from None
+        finally:
+            self.invalidate_cache(path)
+
+    async def _rm_file(self, path: str, **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        if (await self._info(path))["type"] == "directory":
+            raise IsADirectoryError(errno.EISDIR, f"Is a directory: {path}", path)
+        await self._delete(path)
+
+    async def _rm(
+        self, path, recursive: bool = False, batch_size=None, maxdepth=None, **kwargs
+    ) -> None:
+        paths = await self._expand_path(path, recursive=recursive, maxdepth=maxdepth)
+        done: list[str] = []
+        # A CS3 Delete of a folder removes everything in it: delete the topmost paths only.
+        for p in sorted(paths, key=len):
+            if any(p.startswith(d.rstrip("/") + "/") for d in done):
+                continue
+            info = await self._info(p)
+            if info["type"] == "directory" and not recursive:
+                raise IsADirectoryError(errno.EISDIR, f"Is a directory: {p}", p)
+            await self._delete(p)
+            done.append(p)
+
+    async def _mv(self, path1, path2, recursive: bool = False, maxdepth=None, **kwargs) -> None:
+        """A server-side CS3 Move (no copy), refused when the source is locked."""
+        if isinstance(path1, list) or isinstance(path2, list) or "*" in str(path1):
+            sources = await self._expand_path(path1, recursive=recursive, maxdepth=maxdepth)
+            targets = path2 if isinstance(path2, list) else None
+            for i, source in enumerate(sources):
+                target = targets[i] if targets else self._join(path2, posixpath.basename(source))
+                await self._mv_file(source, target)
+            return
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        if path1 == path2:
+            return
+        target = await self._existing(path2)
+        if target is not None and target.type == CONTAINER:
+            path2 = self._join(path2, posixpath.basename(path1))
+        await self._mv_file(path1, path2)
+
+    def mv(self, path1, path2, recursive: bool = False, maxdepth=None, **kwargs) -> None:
+        return sync(self.loop, self._mv, path1, path2, recursive=recursive, maxdepth=maxdepth)
+
+    async def _mv_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        info = await self._stat(path1)
+        await self._check_writable(path1, info)
+        target = await self._existing(path2)
+        files = await self._cs3()
+        try:
+            if target is not None:
+                if target.type == CONTAINER:
+                    raise IsADirectoryError(errno.EISDIR, f"Is a directory: {path2}", path2)
+                await self._check_writable(path2, target)
+                # Move onto an existing file: replace it as a file system would.
+                await files.delete(self.cs3_path(path2))
+            await files.move(self.cs3_path(path1), self.cs3_path(path2))
+        except Locked as err:
+            raise await self._refusal(path1, err) from None
+        except CS3Error as err:
+            raise os_error(err, path1) from None
+        finally:
+            self.invalidate_cache(path1)
+            self.invalidate_cache(path2)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: dict | None = None,
+        **kwargs: Any,
+    ) -> CS3File:
+        return CS3File(
+            self,
+            self._strip_protocol(path),
+            mode,
+            block_size=block_size or self.block_size,
+            autocommit=autocommit,
+            cache_options=cache_options,
+            **kwargs,
+        )
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        if path is None:
+            self.dircache.clear()
+            return
+        path = self._strip_protocol(path)
+        self.dircache.pop(path, None)
+        parent = self._parent(path)
+        self.dircache.pop(parent, None)

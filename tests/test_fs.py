@@ -1,0 +1,275 @@
+"""``cs3://`` (cs3lab.fs.CS3FileSystem) against a real revad: what fsspec's abstract suite
+(tests/test_fs_abstract.py) does not cover: errors as built-in exceptions, locks, versions,
+pandas, asynchronous use, the credentials cs3lab hands to kernels, and a 100 MB file
+streamed with bounded memory."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import posixpath
+import tracemalloc
+import uuid
+
+import fsspec
+import pandas as pd
+import pytest
+from lockers import locker, user_files
+
+from cs3lab.fs import CS3FileSystem
+
+pytestmark = pytest.mark.sites("site-a", "site-n")
+MIB = 1024 * 1024
+
+
+def cs3fs(site, home: str, user: str = "alice", **kwargs) -> CS3FileSystem:
+    options = {
+        "gateway": site.gateway,
+        "site_name": site.name,
+        "auth_mode": "basic",
+        "username": user,
+        "secret_file": str(site.secret_file(user)),
+        "home": home,
+        **kwargs,
+    }
+    return CS3FileSystem(skip_instance_cache=True, **options)
+
+
+@pytest.fixture
+def fs(site, home):
+    filesystem = cs3fs(site, home)
+    yield filesystem
+    filesystem.close()
+
+
+def test_write_list_stat_read_and_ranges(fs, home):
+    fs.pipe("notes/a.txt", b"0123456789")
+    with fs.open("notes/b.txt", "w") as out:  # text mode, through fsspec's TextIOWrapper
+        out.write("hé\n")
+    assert fs.ls("notes", detail=False) == ["notes/a.txt", "notes/b.txt"]
+    info = fs.info("notes/a.txt")
+    assert (info["name"], info["type"], info["size"]) == ("notes/a.txt", "file", 10)
+    assert info["etag"] and info["mtime"] > 0
+    assert fs.info("notes")["type"] == "directory"
+    assert fs.cat("notes/a.txt") == b"0123456789"
+    assert fs.cat_file("notes/a.txt", start=3, end=6) == b"345"
+    assert fs.cat_file("notes/a.txt", start=-2) == b"89"
+    assert fs.read_text("notes/b.txt") == "hé\n"
+    with fs.open("notes/a.txt", "rb", block_size=4) as f:
+        f.seek(5)
+        assert f.read(3) == b"567"
+        f.seek(1)
+        assert f.read() == b"123456789"
+    # Absolute CS3 paths reach the same files; listings answer in the form asked.
+    assert fs.cat(f"{home}/notes/a.txt") == b"0123456789"
+    assert f"{home}/notes/a.txt" in fs.ls(f"{home}/notes", detail=False)
+    with fsspec.open("cs3://notes/a.txt", "rb", **fs.storage_options) as f:
+        assert f.read() == b"0123456789"
+
+
+def test_move_copy_append_remove(fs):
+    fs.pipe("a.txt", b"one")
+    fs.mv("a.txt", "b.txt")
+    assert not fs.exists("a.txt") and fs.cat("b.txt") == b"one"
+    fs.mkdir("folder")
+    fs.mv("b.txt", "folder")  # into an existing folder, as mv does
+    assert fs.cat("folder/b.txt") == b"one"
+    fs.cp("folder/b.txt", "copy.txt")
+    with fs.open("copy.txt", "ab") as f:
+        f.write(b" two")
+    assert fs.cat("copy.txt") == b"one two" and fs.cat("folder/b.txt") == b"one"
+    fs.rm("folder", recursive=True)
+    assert fs.ls("", detail=False) == ["copy.txt"]
+
+
+def test_errors_are_the_builtin_exceptions(fs, site):
+    fs.pipe("here.txt", b"x")
+    fs.mkdir("dir")
+    fs.pipe("dir/inside.txt", b"y")
+    with pytest.raises(FileNotFoundError):
+        fs.cat("missing.txt")
+    with pytest.raises(FileNotFoundError):
+        fs.open("missing.txt", "rb")
+    with pytest.raises(FileNotFoundError):
+        fs.ls("no-such-folder")
+    with pytest.raises(FileNotFoundError):
+        fs.rm("missing.txt")
+    with pytest.raises(FileExistsError):
+        fs.mkdir("dir")
+    with pytest.raises(FileExistsError):
+        fs.open("here.txt", "xb")
+    with pytest.raises(IsADirectoryError):
+        fs.open("dir", "rb")
+    with pytest.raises(IsADirectoryError):
+        fs.open("dir", "wb")
+    with pytest.raises(IsADirectoryError):
+        fs.rm("dir")
+    with pytest.raises(OSError) as info:
+        fs.rmdir("dir")
+    assert info.value.errno == errno.ENOTEMPTY
+    with pytest.raises(ValueError):
+        fs.cat("bad\x00name")
+    assert fs.cat("here.txt") == b"x" and fs.cat("dir/inside.txt") == b"y"  # nothing changed
+
+    wrong = cs3fs(site, fs.home, secret_file=str(site.secret_file("bob")))
+    with pytest.raises(PermissionError):
+        wrong.ls("")
+    unreachable = cs3fs(site, fs.home, gateway="127.0.0.1:9", timeout=5.0)
+    with pytest.raises(ConnectionError):
+        unreachable.ls("")
+
+
+def test_unicode_and_spaces_in_names(fs):
+    name = "données météo/été 2026 ✓.csv"
+    fs.pipe(name, b"a,b\n1,2\n")
+    assert fs.ls("données météo", detail=False) == [name]
+    assert fs.cat(name) == b"a,b\n1,2\n"
+
+
+def test_each_write_is_a_new_version(fs, site, home):
+    import asyncio
+
+    fs.pipe("v.txt", b"first")
+    fs.pipe("v.txt", b"second")
+    with fs.open("v.txt", "wb") as f:
+        f.write(b"third")
+    assert fs.cat("v.txt") == b"third"
+
+    async def versions() -> int:
+        files = user_files(site, "alice")
+        try:
+            return len(await files.list_versions(f"{home}/v.txt"))
+        finally:
+            files.close()
+            await files.client.close()
+
+    assert asyncio.run(versions()) == 2  # the two earlier contents
+
+
+async def test_a_file_locked_by_someone_else_cannot_be_written(site, jp_asyncio_loop):
+    folder = f"{site.shared}/fs-lock-{uuid.uuid4().hex[:8]}"
+    files = user_files(site, "bob")
+    try:
+        await files.mkdir(folder)
+        await files.upload(f"{folder}/held.csv", b"bob's data\n")
+        await files.upload(f"{folder}/free.csv", b"free\n")
+    finally:
+        files.close()
+        await files.client.close()
+    fs = cs3fs(site, folder)
+    try:
+        async with locker(site, "bob") as bob:
+            await bob.acquire(f"{folder}/held.csv", "bob-tab")
+            for attempt in (
+                lambda: fs.pipe("held.csv", b"alice's"),
+                lambda: fs.open("held.csv", "wb"),
+                lambda: fs.put(__file__, "held.csv"),
+                lambda: fs.rm("held.csv"),
+                lambda: fs.mv("held.csv", "renamed.csv"),
+                lambda: fs.mv("free.csv", "held.csv"),
+            ):
+                with pytest.raises(PermissionError) as refused:
+                    attempt()
+                assert "Bob Berger" in str(refused.value), str(refused.value)
+            assert fs.cat("held.csv") == b"bob's data\n"  # nothing was written
+            assert fs.cat("free.csv") == b"free\n"
+            # Reading a locked file is fine, and so is writing another one.
+            fs.pipe("mine.csv", b"alice's\n")
+        fs.pipe("held.csv", b"alice's turn\n")  # bob gave the lock back
+        assert fs.cat("held.csv") == b"alice's turn\n"
+    finally:
+        fs.close()
+
+
+def test_pandas_through_the_kernel_environment(site, home, monkeypatch, tmp_path):
+    """A kernel started by cs3lab gets CS3LAB_* variables (a token file, never the secret
+    itself): ``cs3://`` then needs no arguments at all."""
+    import asyncio
+
+    async def token() -> str:
+        files = user_files(site, "alice")
+        try:
+            return await files.client.access_token()
+        finally:
+            files.close()
+            await files.client.close()
+
+    token_file = tmp_path / "token"
+    token_file.write_text(asyncio.run(token()))
+    token_file.chmod(0o600)
+    for name, value in {
+        "CS3LAB_GATEWAY": site.gateway,
+        "CS3LAB_USER": "alice",
+        "CS3LAB_AUTH_MODE": "token",
+        "CS3LAB_SECRET_FILE": str(token_file),
+        "CS3LAB_HOME": home,
+    }.items():
+        monkeypatch.setenv(name, value)
+    CS3FileSystem.clear_instance_cache()
+    try:
+        frame = pd.DataFrame({"station": ["north", "ridge"], "temperature_c": [4.1, 1.2]})
+        frame.to_csv("cs3://tables/stations.csv", index=False)
+        back = pd.read_csv("cs3://tables/stations.csv")
+        assert back.equals(frame)
+        with fsspec.open("cs3://tables/stations.csv", "rt") as f:
+            assert f.readline().strip() == "station,temperature_c"
+    finally:
+        fsspec.filesystem("cs3").close()
+        CS3FileSystem.clear_instance_cache()
+
+
+async def test_asynchronous_use_in_an_asyncio_application(site, home, jp_asyncio_loop):
+    fs = cs3fs(site, home, asynchronous=True)
+    try:
+        await fs._pipe_file("async.txt", b"async bytes")
+        assert await fs._cat_file("async.txt", start=6) == b"bytes"
+        assert [e["name"] for e in await fs._ls("")] == ["async.txt"]
+        with pytest.raises(FileNotFoundError):
+            await fs._info("nothing-here")
+    finally:
+        await fs._close()
+
+
+@pytest.mark.slow
+def test_100_mb_file_streams_with_bounded_memory(fs, tmp_path):
+    size = 100 * MIB
+    local = tmp_path / "big.bin"
+    digest = hashlib.sha256()
+    with open(local, "wb") as out:
+        for _ in range(size // MIB):
+            block = os.urandom(MIB)
+            digest.update(block)
+            out.write(block)
+    expected = digest.hexdigest()
+
+    tracemalloc.start()
+    try:
+        fs.put(str(local), "big.bin")
+        _, put_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        back = tmp_path / "back.bin"
+        fs.get("big.bin", str(back))
+        _, get_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        read = hashlib.sha256()
+        with fs.open("big.bin", "rb") as f:
+            while chunk := f.read(MIB):
+                read.update(chunk)
+        _, read_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with fs.open("copy.bin", "wb") as out, open(local, "rb") as source:
+            while chunk := source.read(MIB):
+                out.write(chunk)
+        _, write_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fs.info("big.bin")["size"] == size
+    assert hashlib.sha256(back.read_bytes()).hexdigest() == expected
+    assert read.hexdigest() == expected
+    assert fs.info("copy.bin")["size"] == size
+    # A 100 MB file never sits in memory: a few blocks (8 MiB) at most.
+    for label, peak in [("put", put_peak), ("get", get_peak), ("read", read_peak)]:
+        assert peak < 40 * MIB, f"{label}: {peak / MIB:.1f} MiB"
+    assert write_peak < 40 * MIB, f"write: {write_peak / MIB:.1f} MiB"
+    assert posixpath.basename(fs.ls("", detail=False)[0]) == "big.bin"
