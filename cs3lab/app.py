@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
+from traitlets import Bool
 
 from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
+from .cs3.errors import CS3Error
+from .fs.kernels import CS3KernelManager, KernelAccess
+from .fs.mount import KernelMount
 from .locks.handlers import lock_handlers
 from .merge.handlers import merge_handlers
 from .recycle.handlers import recycle_handlers
@@ -24,6 +30,24 @@ API_PREFIX = "cs3lab/api"
 class CS3LabApp(ExtensionApp):
     name = "cs3lab"
     load_other_extensions = True
+
+    kernel_mount = Bool(
+        True,
+        help="Mount the user's CS3 home with FUSE and start kernels in the notebook's folder "
+        "there (relative paths are CS3 files). Without it, or where FUSE is not available, "
+        "kernels start in the server's root_dir and reach CS3 through cs3:// only.",
+    ).tag(config=True)
+
+    def _link_jupyter_server_extension(self, serverapp) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        # Kernels get CS3 credentials and their working folder from cs3lab's kernel manager,
+        # unless another one is configured (e.g. a gateway's).
+        configured = "kernel_manager_class" in serverapp.config.get("ServerApp", {})
+        gateway = serverapp.config.get("GatewayClient", {}).get("url") or os.environ.get(
+            "JUPYTER_GATEWAY_URL"
+        )
+        if not configured and not gateway:
+            serverapp.kernel_manager_class = CS3KernelManager
 
     def initialize_settings(self) -> None:
         contents = self.serverapp.contents_manager
@@ -45,6 +69,47 @@ class CS3LabApp(ExtensionApp):
             self.files = self.connection.open()
             self._owns_files = True
         self.session_service = SessionService(self.connection, self.files)
+        self.kernel_access: KernelAccess | None = None
+        self.mount: KernelMount | None = None
+        if isinstance(contents, CS3ContentsManager):
+            self.kernel_access = KernelAccess(self.connection, self.files, self.log)
+            kernels = self.serverapp.kernel_manager
+            if isinstance(kernels, CS3KernelManager):
+                kernels.cs3_access = self.kernel_access
+
+    async def _start_jupyter_server_extension(self, serverapp) -> None:
+        """With the server's loop running: the kernels' token file, then the mount."""
+        access = self.kernel_access
+        if access is None:
+            return
+        if self.kernel_mount:
+            access.mounting()
+        try:
+            await access.start()
+        except CS3Error as err:
+            self.log.warning("cs3lab: no CS3 credentials for kernels yet: %s", err)
+        if not self.kernel_mount:
+            return
+        self.mount = KernelMount(
+            self.connection.username, access.kernel_env(None), access.folder / "mount.log"
+        )
+        problem = await self.mount.start()
+        if problem is None:
+            self.log.info(
+                "cs3lab: %s is mounted at %s for kernels",
+                access.connection.home_path,
+                self.mount.point,
+            )
+            access.mounted(str(self.mount.point))
+        else:
+            self.mount = None
+            self.log.warning(
+                "cs3lab: no FUSE mount for kernels (%s): kernels start in %s, and reach CS3 "
+                "files through cs3:// only",
+                problem,
+                serverapp.root_dir,
+            )
+            access.mounted(None, problem)
 
     def _build_capabilities(self, contents: CS3ContentsManager) -> None:
         """The services of locks, merge, sharing and OCM, built once, and their handlers."""
@@ -79,6 +144,11 @@ class CS3LabApp(ExtensionApp):
             self.handlers.extend(handlers)
 
     async def stop_extension(self) -> None:
+        if self.mount is not None:
+            await self.mount.stop()
+            self.mount = None
+        if self.kernel_access is not None:
+            await self.kernel_access.stop()
         if self._owns_files:
             self.files.close()
             await self.files.client.close()

@@ -70,9 +70,11 @@ Things to try:
 WELCOME_KERNEL = """\
 ## Where does code run?
 
-The kernel runs on the machine of the Jupyter server, in a local scratch folder. It does not
-see the CS3 storage as local files: notebooks and data files are stored in CS3, code runs
-here.
+The kernel runs on the machine of the Jupyter server, but it sees the same files as the file
+browser: cs3lab mounts your CS3 home for its kernels and starts each kernel in the folder of
+its notebook, so `open("README.md")` or `pd.read_csv("data.csv")` read CS3 files by relative
+path, and what the kernel writes appears in the file browser (as a new version of the file).
+`cs3://` URLs (an fsspec filesystem) reach the same files from any library that takes them.
 """
 
 WELCOME_CODE = """\
@@ -81,16 +83,15 @@ import platform
 
 print(f"Python {platform.python_version()} on {platform.node()}")
 print("working directory:", os.getcwd())
+print("files here:", sorted(os.listdir(".")))
 """
 
 SUMMARY_INTRO = """\
 # Station summary
 
 `measurements.csv` next to this notebook holds a week of readings from three weather
-stations. Double-click it in the file browser to open it in JupyterLab's table viewer.
-
-The kernel does not see CS3 files as local files, so the cell below carries a copy of the
-first rows and summarises those.
+stations. The kernel works in this notebook's folder of your CS3 storage, so pandas reads the
+file by its relative name, and the plot saved below appears beside it in the file browser.
 """
 
 STATIONS = {
@@ -109,25 +110,23 @@ def measurements_csv() -> str:
     return "\n".join(rows) + "\n"
 
 
-def summary_code(csv_text: str) -> str:
-    head = "\n".join(csv_text.splitlines()[:10])
-    return f'''\
-import csv
-import io
-from collections import defaultdict
-from statistics import mean
+SUMMARY_CODE = """\
+import matplotlib.pyplot as plt
+import pandas as pd
 
-DATA = """\\
-{head}
+df = pd.read_csv("measurements.csv", parse_dates=["date"])
+print(df.groupby("station").temperature_c.agg(["count", "mean", "min", "max"]).round(1))
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for station, readings in df.groupby("station"):
+    ax.plot(readings.date, readings.temperature_c, marker="o", label=station)
+ax.set_ylabel("temperature (°C)")
+ax.set_title("Daily temperature by station")
+ax.legend()
+fig.autofmt_xdate()
+fig.savefig("temperature.png", dpi=100, bbox_inches="tight")
+plt.show()
 """
-
-by_station = defaultdict(list)
-for row in csv.DictReader(io.StringIO(DATA)):
-    by_station[row["station"]].append(float(row["temperature_c"]))
-
-for station, temperatures in sorted(by_station.items()):
-    print(f"{{station:6}} {{len(temperatures)}} readings, mean {{mean(temperatures):.1f}} °C")
-'''
 
 
 HOME_README = """\
@@ -167,7 +166,7 @@ def seed_files() -> dict[str, bytes]:
         ),
         "analysis/measurements.csv": csv_text.encode(),
         "analysis/station-summary.ipynb": notebook(
-            new_markdown_cell(SUMMARY_INTRO), new_code_cell(summary_code(csv_text))
+            new_markdown_cell(SUMMARY_INTRO), new_code_cell(SUMMARY_CODE)
         ),
     }
 

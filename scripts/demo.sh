@@ -13,6 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 setup_revad
 
+setup_fuse
+
 setup_python "test"
 
 step "demo"

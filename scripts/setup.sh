@@ -5,6 +5,8 @@
 #   setup_revad              build both lines of revad once into $CS3LAB_CACHE
 #                            (tools/revad/build.sh [v2]) and export CS3LAB_REVAD=<Reva v3
 #                            binary> and CS3LAB_REVAD_V2=<Reva v2 binary> (site_runner uses them)
+#   setup_fuse               install Debian's fuse3 and libfuse2 if missing (the kernels' FUSE
+#                            mount of the CS3 home; without them kernels use cs3:// only)
 #   setup_python EXTRAS      create .venv if missing, activate it, install cs3lab from this
 #                            checkout with the given extras (e.g. "test,dev") and check that
 #                            its prebuilt labextension is enabled
@@ -23,6 +25,18 @@ setup_revad() {
 	revad_v2=$(bash tools/revad/build.sh v2)
 	"$revad_v2" -version 2>&1 | head -1 || true
 	export CS3LAB_REVAD=$revad CS3LAB_REVAD_V2=$revad_v2
+}
+
+setup_fuse() {
+	step "FUSE (fuse3's fusermount, libfuse2 for fusepy)"
+	if ! command -v fusermount3 >/dev/null || ! ldconfig -p | grep -q 'libfuse\.so\.2'; then
+		local sudo_=""
+		[[ $(id -u) == 0 ]] || sudo_="sudo"
+		$sudo_ apt-get update -qq
+		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 libfuse2 >/dev/null
+	fi
+	fusermount3 --version
+	[[ -e /dev/fuse ]] || echo "no /dev/fuse here: kernels will reach CS3 through cs3:// only"
 }
 
 setup_python() {

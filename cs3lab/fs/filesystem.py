@@ -330,9 +330,20 @@ class CS3FileSystem(AsyncFileSystem):
         if info["type"] == "directory":
             await self._makedirs(path2, exist_ok=True)
             return
-        # CS3 has no copy call: the bytes go through a temporary file, never memory.
-        with await spooled_download(self, path1) as spool:
-            await upload_file(self, path2, spool, await self._prepare_write(path2))
+        existing = await self._prepare_write(path2)
+        files = await self._cs3()
+        try:
+            if existing is None:
+                # CS3 has no copy call: streamed from data server to data server.
+                await files.copy_file(self.cs3_path(path1), self.cs3_path(path2), info["size"])
+                return
+            # Over an existing file: a new version of it, through a temporary file.
+            with await spooled_download(self, path1) as spool:
+                await upload_file(self, path2, spool, existing)
+        except CS3Error as err:
+            raise os_error(err, path2) from None
+        finally:
+            self.invalidate_cache(path2)
 
     async def _existing(self, path: str) -> ResourceInfo | None:
         try:

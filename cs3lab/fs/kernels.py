@@ -1,0 +1,186 @@
+"""What cs3lab hands to the kernels it starts: CS3 credentials and a working folder.
+
+* Credentials: ``CS3LAB_*`` environment variables naming the gateway, the user, their home and
+  a token file (mode 0600, in a 0700 temporary folder of the server) holding the server's
+  current reva token, rewritten well before it expires. ``cs3://`` (cs3lab.fs) reads exactly
+  these, so ``pd.read_csv("cs3://data.csv")`` needs no arguments in a kernel. The server's own
+  secret (password, OIDC token) never reaches a kernel: its variable is removed from the
+  kernel's environment. jupyter_server logs the names of a kernel's variables, not values.
+* Working folder: the notebook's folder in the server's FUSE mount of the home
+  (cs3lab.fs.mount), so relative paths are CS3 files; the scratch folder (the server's
+  root_dir) when there is no mount.
+
+:class:`CS3KernelManager` is jupyter_server's AsyncMappingKernelManager with these two
+additions; cs3lab installs it unless another kernel manager class is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from traitlets import Any as AnyTrait
+
+from ..config import CS3Connection
+from ..cs3 import Files
+from ..cs3.errors import CS3Error
+
+# Rewrite the token file this often, and get a new token once half its lifetime is gone.
+REFRESH_SECONDS = 30.0
+# Environment variables a kernel must not inherit from the server (its own secrets).
+SERVER_ONLY = ("CS3LAB_SECRET", "CS3LAB_SECRET_FILE")
+
+
+class KernelAccess:
+    """The token file and environment of this server's kernels, and the mount's state."""
+
+    def __init__(self, connection: CS3Connection, files: Files, log: Any) -> None:
+        self.connection = connection
+        self.files = files
+        self.log = log
+        self._folder: Path | None = None
+        self.mount_root: str | None = None  # the home in the mount, once mounted
+        self.mount_problem: str | None = None
+        self._ready = asyncio.Event()
+        self._mounting = False
+        self._task: asyncio.Task | None = None
+
+    # -- the token file -------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        """The server's 0700 temporary folder of the token file (and the mount's log)."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="cs3lab-kernels-"))
+        return self._folder
+
+    @property
+    def token_file(self) -> Path:
+        return self.folder / "token"
+
+    async def start(self) -> None:
+        """Write the token file and keep it fresh (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._keep_fresh())
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """Write the current reva token (a new one once half of its lifetime has gone)."""
+        tokens = self.files.client.tokens
+        token = await tokens.token()
+        current = tokens.current
+        if current is not None and current.expires_at is not None:
+            half = current.issued_at + (current.expires_at - current.issued_at) / 2
+            if time.time() >= half:
+                token = await tokens.renew(stale=current)
+        await asyncio.to_thread(self._write, token)
+
+    def _write(self, token: str) -> None:
+        fresh = self.token_file.with_suffix(".new")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(token)
+        os.replace(fresh, self.token_file)
+
+    async def _keep_fresh(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.refresh()
+            except CS3Error as err:
+                self.log.warning("cs3lab: could not renew the kernels' CS3 token: %s", err)
+
+    def env(self) -> dict[str, str]:
+        """The CS3LAB_* variables of a kernel (and of the mount process)."""
+        c = self.connection
+        values = {
+            "CS3LAB_GATEWAY": c.gateway,
+            "CS3LAB_SITE": c.site_name,
+            "CS3LAB_TLS": "1" if c.tls else "0",
+            "CS3LAB_USER": c.username,
+            "CS3LAB_AUTH_MODE": "token",
+            "CS3LAB_SECRET_FILE": str(self.token_file),
+            "CS3LAB_HOME": c.home_path,
+        }
+        if c.ca_file:
+            values["CS3LAB_CA_FILE"] = c.ca_file
+        if self.mount_root:
+            values["CS3LAB_MOUNT"] = self.mount_root
+        return values
+
+    def kernel_env(self, base: dict[str, str] | None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        for name in (*SERVER_ONLY, self.connection.secret_env):
+            env.pop(name, None)
+        env.update(self.env())
+        return env
+
+    # -- the mount ------------------------------------------------------------------------
+
+    def mounting(self) -> None:
+        """A mount is being made: kernels wait for it (see :meth:`ready`)."""
+        self._mounting = True
+
+    def mounted(self, root: str | None, problem: str | None = None) -> None:
+        """The mount is up at ``root`` (or failed with ``problem``): kernels may start."""
+        self.mount_root, self.mount_problem = root, problem
+        self._ready.set()
+
+    async def ready(self, timeout: float = 60.0) -> None:
+        """The token file is written and the mount, if one is being made, is ready."""
+        await self.start()
+        if self._mounting:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout)
+
+    def working_folder(self, api_path: str) -> str | None:
+        """The notebook folder's path in the mount (no file system access)."""
+        if not self.mount_root:
+            return None
+        parts = [p for p in api_path.split("/") if p and p not in (".", "..")]
+        return os.path.join(self.mount_root, *parts)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._folder is not None:
+            await asyncio.to_thread(shutil.rmtree, self._folder, True)
+            self._folder = None
+
+
+class CS3KernelManager(AsyncMappingKernelManager):
+    """Kernels with CS3 credentials, working in the notebook's folder of the CS3 mount."""
+
+    cs3_access = AnyTrait(None, allow_none=True, help="Set by cs3lab: a KernelAccess")
+
+    def cwd_for_path(self, path: str, **kwargs: Any) -> str:
+        access: KernelAccess | None = self.cs3_access
+        folder = access.working_folder(path or "") if access is not None else None
+        return folder or super().cwd_for_path(path, **kwargs)
+
+    async def _async_start_kernel(  # type: ignore[override]
+        self, *, kernel_id: str | None = None, path: str | None = None, **kwargs: Any
+    ) -> str:
+        access: KernelAccess | None = self.cs3_access
+        if access is not None and (kernel_id is None or kernel_id not in self):
+            await access.ready()
+            kwargs["env"] = access.kernel_env(kwargs.get("env"))
+            if path is not None and access.mount_root:
+                folder = access.working_folder(path) or access.mount_root
+                if not await asyncio.to_thread(os.path.isdir, folder):
+                    folder = access.mount_root
+                kwargs["cwd"] = folder
+                path = None  # the working folder is decided: not root_dir + path
+        return await super()._async_start_kernel(kernel_id=kernel_id, path=path, **kwargs)
+
+    start_kernel = _async_start_kernel
