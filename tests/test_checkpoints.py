@@ -65,7 +65,7 @@ async def test_checkpoints_of_a_missing_file_are_404(jp_fetch):
 
 
 async def test_file_copy_fallback_checkpoints(jp_fetch, contents):
-    contents.checkpoints._probed = "files"  # as if the storage kept no versions
+    contents.checkpoints._probed[""] = "files"  # as if the home kept no versions
     await api(jp_fetch, "PUT", "nb.txt", text_model("kept"))
     checkpoint = await call(jp_fetch, "POST", checkpoint_parts("nb.txt"))
     assert checkpoint["id"] == "checkpoint"

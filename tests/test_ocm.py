@@ -211,6 +211,21 @@ def test_editor_share_open_save_back_stale_save_revoke(contacts, alice, carol):
     status, model = alice.request("GET", f"api/contents/{name}")
     assert model["content"]["cells"][-1]["source"] == "alice again"
 
+    # Checkpoints: the owner's site keeps the versions, which carol's site cannot list; her
+    # own home's checkpoints are still CS3 versions (probed per storage, not per server).
+    status, listed = carol.request("GET", f"{contents(path)}/checkpoints")
+    assert status == 200 and listed == [], listed
+    status, body = carol.request("POST", f"{contents(path)}/checkpoints")
+    assert status == 501 and "another site" in body["message"], body
+    assert (
+        carol.request(
+            "PUT", contents("own.txt"), {"type": "file", "content": "a", "format": "text"}
+        )[0]
+        == 201
+    )
+    status, made = carol.request("POST", f"{contents('own.txt')}/checkpoints")
+    assert status == 201 and made["id"] != "checkpoint", made  # a version, not a copy
+
     # No lock is taken on a federated file from carol's side (the owner's site would keep
     # it): 501 with the reason, and the etag check above is what protects her saves.
     status, body = carol.request("POST", "cs3lab/api/locks", {"path": path, "client": "tab-c"})

@@ -55,28 +55,57 @@ class CS3Checkpoints(AsyncCheckpoints):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._probed: str | None = None if self.mode == "auto" else self.mode
+        # The mode of each storage (the home: "", a place's mount: its CS3 path), probed
+        # once: a share from another site keeps no versions we can see, the home may.
+        self._probed: dict[str, str] = {}
 
     @property
     def manager(self):
         return self.parent
 
+    def _storage(self, path: str):
+        """The mount a path is below (None: the home)."""
+        return self.manager.mounts.mount_of(self.manager.cs3_path(path))
+
+    def _known_mode(self, path: str) -> str | None:
+        if self.mode != "auto":
+            return self.mode
+        mount = self._storage(path)
+        return self._probed.get(mount.cs3_path if mount else "")
+
     async def _mode(self, path: str) -> str:
-        if self._probed is None:
-            try:
-                await self.manager.files.list_versions(self.manager.cs3_path(path))
-                self._probed = "versions"
-            except NotSupported:
-                self.log.info("CS3 storage keeps no versions: checkpoints are file copies")
-                self._probed = "files"
-        return self._probed
+        """versions, files, or (below a mount whose storage shows no versions) none."""
+        known = self._known_mode(path)
+        if known is not None:
+            return known
+        mount = self._storage(path)
+        try:
+            await self.manager.files.list_versions(self.manager.cs3_path(path))
+            mode = "versions"
+        except NotSupported:
+            # Copies in .ipynb_checkpoints in the user's own storage; never in someone
+            # else's folder (a share from another site: its owner's site keeps versions).
+            mode = "files" if mount is None else "none"
+            self.log.info("No CS3 versions where %s is: checkpoints are %s", path, mode)
+        self._probed[mount.cs3_path if mount else ""] = mode
+        return mode
+
+    def _no_checkpoints(self, path: str) -> HTTPError:
+        return HTTPError(
+            501,
+            f"{path} is kept by another site, whose versions cannot be listed from here: "
+            "no checkpoint was made (your save itself went through).",
+        )
 
     # -- the Checkpoints API ----------------------------------------------------------------
 
     async def create_checkpoint(self, contents_mgr, path):
         path = clean_api_path(path)
         with self.manager.errors():
-            if await self._mode(path) == "files":
+            mode = await self._mode(path)
+            if mode == "none":
+                raise self._no_checkpoints(path)
+            if mode == "files":
                 return await self._create_copy(path)
             cs3_path = self.manager.cs3_path(path)
             info = await self.manager.files.stat(cs3_path)
@@ -90,14 +119,20 @@ class CS3Checkpoints(AsyncCheckpoints):
     async def list_checkpoints(self, path):
         path = clean_api_path(path)
         with self.manager.errors():
-            if await self._mode(path) == "files":
+            mode = await self._mode(path)
+            if mode == "none":
+                return []
+            if mode == "files":
                 return await self._list_copies(path)
             return await self._list_versions(path)
 
     async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         path = clean_api_path(path)
         with self.manager.errors():
-            if await self._mode(path) == "files":
+            mode = await self._mode(path)
+            if mode == "none":
+                raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+            if mode == "files":
                 return await self._restore_copy(checkpoint_id, path)
             keys = {route_safe_id(v.key): v.key for v in await self._versions(path)}
             if checkpoint_id not in keys:
@@ -118,20 +153,20 @@ class CS3Checkpoints(AsyncCheckpoints):
         )
 
     async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
-        if self._probed == "files":
+        if self._known_mode(old_path) == "files":
             src, dst = self._copy_path(old_path), self._copy_path(new_path)
             with self.manager.errors():
                 await self._ensure_dir(new_path)
                 await self.manager.files.move(src, dst)
 
     async def rename_all_checkpoints(self, old_path, new_path):
-        if self._probed != "files":
+        if self._known_mode(old_path) != "files":
             return  # versions belong to the file in the storage
         for cp in await self._list_copies(clean_api_path(old_path)):
             await self.rename_checkpoint(cp["id"], old_path, new_path)
 
     async def delete_all_checkpoints(self, path):
-        if self._probed != "files":
+        if self._known_mode(path) != "files":
             return
         for cp in await self._list_copies(clean_api_path(path)):
             await self._delete_copy(cp["id"], path)
