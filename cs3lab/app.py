@@ -10,6 +10,7 @@ from traitlets import Bool
 
 from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
+from .contents_manager.folder_copy import register_schema as register_copy_events
 from .cs3.errors import CS3Error
 from .fs.kernels import CS3KernelManager, KernelAccess
 from .fs.mount import KernelMount
@@ -121,6 +122,7 @@ class CS3LabApp(ExtensionApp):
         # The recycle bin; a failed folder copy also purges its remains from there.
         self.recycle = RecycleService(contents.files, contents.home, lambda: contents.allow_hidden)
         contents.discard_deleted = self.recycle.discard_deleted
+        register_copy_events(contents.event_logger)  # folder copy progress, for JupyterLab
         self.capabilities = [
             lock_handlers(API_PREFIX, self.locks),
             merge_handlers(API_PREFIX, contents),

@@ -55,6 +55,16 @@ SCHEMA: dict[str, Any] = {
         "message": {"type": "string"},
     },
 }
+
+
+def register_schema(events: Any) -> None:
+    """Register the progress events' schema with jupyter_server's event logger. Done when
+    the server starts: a listener (JupyterLab's event stream) hears only the schemas
+    registered when it subscribed."""
+    if SCHEMA_ID not in events.schemas:
+        events.register_event_schema(SCHEMA)
+
+
 # jupyter_server's copy_pat: "a-Copy1.txt" is copied as "a-Copy2.txt", not "a-Copy1-Copy1.txt".
 _COPY_PAT = re.compile(r"\-Copy\d*\.")
 PARALLEL_FILES = 4
@@ -292,9 +302,7 @@ class Progress:
         if message:
             data["message"] = message
         try:
-            events = self.manager.event_logger
-            if SCHEMA_ID not in events.schemas:
-                events.register_event_schema(SCHEMA)
-            events.emit(schema_id=SCHEMA_ID, data=data)
+            register_schema(self.manager.event_logger)
+            self.manager.event_logger.emit(schema_id=SCHEMA_ID, data=data)
         except Exception:  # progress is a courtesy: never fail a copy for it
             self.manager.log.debug("cs3lab: folder copy event not sent", exc_info=True)

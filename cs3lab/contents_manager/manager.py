@@ -34,6 +34,10 @@ class CS3ContentsManager(AsyncContentsManager):
         4 * 1024**3, help="Largest file accepted through JupyterLab's chunked upload"
     ).tag(config=True)
     root_dir = Unicode("/", help="Unused: the root is CS3Connection.home").tag(config=True)
+    delete_to_trash = Bool(
+        help="Deletes go to the storage's recycle bin (CS3 Delete keeps what it deletes); "
+        "tells JupyterLab to say 'Move to Trash'. Default: true, false for public links."
+    ).tag(config=True)
     max_copy_folder_size_mb = Integer(
         500, help="The largest folder (in MB, its files' sizes summed) that can be copied"
     ).tag(config=True)
@@ -61,6 +65,10 @@ class CS3ContentsManager(AsyncContentsManager):
         help="Show the places beside the home in the root folder (Spaces, Shared with me, "
         "Federated shares, where the user has any). Off: they stay reachable by path only.",
     ).tag(config=True)
+
+    @default("delete_to_trash")
+    def _delete_to_trash_default(self) -> bool:
+        return self.connection.auth_mode != "publiclink"
 
     @default("checkpoints_class")
     def _checkpoints_class_default(self):

@@ -13,6 +13,7 @@ import { locksPlugin } from './locks/plugin';
 import { shareBadge, sharingPlugin } from './sharing/plugin';
 import { mergePlugin } from './merge/plugin';
 import { placeBadge } from './places';
+import { recyclePlugin } from './recycle/plugin';
 
 /**
  * Shows in the status bar which CS3 user and site the session is connected to.
@@ -48,5 +49,6 @@ export default [
   mergePlugin,
   // ONE file browser renderer draws every badge: add providers to its list.
   badgesPlugin([lockBadge, shareBadge, placeBadge]),
-  sharingPlugin
+  sharingPlugin,
+  recyclePlugin
 ];

@@ -7,3 +7,4 @@ import 'nbdime/lib/common/collapsible.css';
 import 'nbdime/lib/common/dragpanel.css';
 import './merge.css';
 import './sharing.css';
+import './recycle.css';
