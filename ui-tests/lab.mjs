@@ -30,3 +30,24 @@ export function fileRow(page, name) {
     .locator('.jp-DirListing-content .jp-DirListing-item')
     .filter({ has: page.locator('.jp-DirListing-itemText', { hasText: exact }) });
 }
+
+/** JupyterLab asks whether to fetch Jupyter news: answer No (before any modal dialog). */
+export async function dismissNews(page, wait = 0, timeout = TIMEOUT) {
+  const news = page.locator('.Toastify__toast', { hasText: 'official Jupyter news' });
+  if (wait) await news.waitFor({ timeout: wait }).catch(() => {});
+  if ((await news.isVisible()) && !(await page.locator('.jp-Dialog').isVisible())) {
+    await news.getByRole('button', { name: 'No', exact: true }).click({ timeout });
+    await news.waitFor({ state: 'hidden', timeout }).catch(() => {});
+  }
+}
+
+/** Opens JupyterLab at `base` with `token` (layout reset) and waits until it is restored. */
+export async function openLab(page, base, token, timeout = TIMEOUT) {
+  const url = new URL(base);
+  url.searchParams.set('token', token);
+  url.searchParams.set('reset', '');
+  await page.goto(url.href, { timeout });
+  await page.waitForFunction(() => window.jupyterapp !== undefined, null, { timeout });
+  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
+  await dismissNews(page, 5000, timeout);
+}

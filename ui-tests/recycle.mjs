@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium.mjs';
-import { check, Failure, fileRow, logger } from './lab.mjs';
+import { check, dismissNews, Failure, fileRow, logger, openLab } from './lab.mjs';
 
 const env = process.env;
 const FOLDER = env.CS3LAB_FOLDER;
@@ -25,31 +25,11 @@ const SHOTS =
 const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 30_000);
 const log = logger('recycle');
 
-/** JupyterLab asks whether to fetch Jupyter news: answer No (before any modal dialog). */
-async function dismissNews(page, wait = 0) {
-  const news = page.locator('.Toastify__toast', { hasText: 'official Jupyter news' });
-  if (wait) await news.waitFor({ timeout: wait }).catch(() => {});
-  if ((await news.isVisible()) && !(await page.locator('.jp-Dialog').isVisible())) {
-    await news.getByRole('button', { name: 'No', exact: true }).click({ timeout: TIMEOUT });
-    await news.waitFor({ state: 'hidden', timeout: TIMEOUT }).catch(() => {});
-  }
-}
-
 async function screenshot(page, name) {
-  await dismissNews(page);
+  await dismissNews(page, 0, TIMEOUT);
   const file = join(SHOTS, `recycle-${name}.png`);
   await page.screenshot({ path: file, timeout: TIMEOUT });
   log(`screenshot ${file}`);
-}
-
-async function openLab(page) {
-  const url = new URL(env.CS3LAB_URL);
-  url.searchParams.set('token', env.CS3LAB_TOKEN);
-  url.searchParams.set('reset', '');
-  await page.goto(url.href, { timeout: TIMEOUT });
-  await page.waitForFunction(() => window.jupyterapp !== undefined, null, { timeout: TIMEOUT });
-  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
-  await dismissNews(page, 5000);
 }
 
 async function menu(page, label) {
@@ -60,7 +40,7 @@ async function menu(page, label) {
 }
 
 async function run(page) {
-  await openLab(page);
+  await openLab(page, env.CS3LAB_URL, env.CS3LAB_TOKEN, TIMEOUT);
   log('lab started');
 
   await page.evaluate(() => {
