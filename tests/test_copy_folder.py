@@ -6,10 +6,13 @@ import asyncio
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+import site_runner
 from helpers import api, api_error, text_model
+from servers import start_server
 
 from cs3lab.contents_manager import folder_copy
 
@@ -218,3 +221,43 @@ async def test_large_files_stream_and_progress_is_reported(jp_fetch, contents, m
     assert events[-1]["bytes_done"] == events[-1]["bytes_total"] == len(big) + 1
     assert events[-1]["files_done"] == events[-1]["files_total"] == 2
     assert {e["target"] for e in events} == {"large-Copy1"}
+
+
+# -- a quota that the copy outgrows half-way (site N's decomposedfs enforces quotas) ----------
+
+QUOTA_BYTES = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def quota_site():
+    desc = site_runner.load_description("site-n.json")
+    desc["name"] = "site-nq-copy"
+    desc["template_values"] = desc.get("template_values", {}) | {"max_quota": QUOTA_BYTES}
+    site = site_runner.start_site(desc)
+    yield site
+    site.stop()
+
+
+@pytest.mark.sites("site-n")
+def test_a_copy_that_outgrows_the_quota_half_way_leaves_nothing(quota_site, tmp_path):
+    root = f"{quota_site.home('carol')}/q-{uuid.uuid4().hex[:8]}"
+    site_runner.sync_mkdir(quota_site, "carol", f"{root}/work")
+    parts = {f"part{i}.bin": os.urandom(100_000 + i) for i in range(6)}
+    for name, data in parts.items():  # 600 KB of a 1 MB quota: the copy cannot fit
+        site_runner.sync_upload(quota_site, "carol", f"{root}/work/{name}", data)
+    server = start_server(quota_site, "carol", root, tmp_path / "carol")
+    try:
+        status, body = server.request("POST", "api/contents", {"copy_from": "work"})
+        assert status == 507, body
+        message = body["message"]
+        assert "Copying work to work-Copy1 failed at part" in message, message
+        assert "Nothing was kept" in message, message
+        status, listing = server.request("GET", "api/contents")
+        assert status == 200
+        assert [e["name"] for e in listing["content"] if not e.get("place")] == ["work"]
+        status, recycle = server.request("GET", "cs3lab/api/recycle")
+        assert status == 200 and recycle["items"] == [], recycle
+        status, work = server.request("GET", "api/contents/work")
+        assert sorted(e["name"] for e in work["content"]) == sorted(parts)
+    finally:
+        server.stop()
