@@ -21,6 +21,29 @@ def user_files(site: Site, username: str) -> Files:
 
 
 @asynccontextmanager
+async def signed_in(site: Site, username: str = "alice") -> AsyncIterator[Files]:
+    """cs3lab's CS3 client as ``username``, closed afterwards."""
+    files = user_files(site, username)
+    try:
+        yield files
+    finally:
+        files.close()
+        await files.client.close()
+
+
+async def stored(site: Site, path: str, username: str = "alice") -> bytes:
+    """The bytes the storage holds at the CS3 path ``path``."""
+    async with signed_in(site, username) as files:
+        return await files.download(path)
+
+
+async def version_count(site: Site, path: str, username: str = "alice") -> int:
+    """How many earlier versions of ``path`` the storage keeps."""
+    async with signed_in(site, username) as files:
+        return len(await files.list_versions(path))
+
+
+@asynccontextmanager
 async def locker(site: Site, username: str, expiry: int = 120) -> AsyncIterator[LockService]:
     """A LockService as ``username`` (one "Jupyter server" of that user); closed afterwards,
     giving back what it still holds."""

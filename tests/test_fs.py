@@ -15,7 +15,7 @@ import uuid
 import fsspec
 import pandas as pd
 import pytest
-from lockers import locker, user_files
+from lockers import locker, signed_in, version_count
 
 from cs3lab.fs import CS3FileSystem
 
@@ -135,28 +135,15 @@ def test_each_write_is_a_new_version(fs, site, home):
     with fs.open("v.txt", "wb") as f:
         f.write(b"third")
     assert fs.cat("v.txt") == b"third"
-
-    async def versions() -> int:
-        files = user_files(site, "alice")
-        try:
-            return len(await files.list_versions(f"{home}/v.txt"))
-        finally:
-            files.close()
-            await files.client.close()
-
-    assert asyncio.run(versions()) == 2  # the two earlier contents
+    assert asyncio.run(version_count(site, f"{home}/v.txt")) == 2  # the two earlier contents
 
 
 async def test_a_file_locked_by_someone_else_cannot_be_written(site, jp_asyncio_loop):
     folder = f"{site.shared}/fs-lock-{uuid.uuid4().hex[:8]}"
-    files = user_files(site, "bob")
-    try:
+    async with signed_in(site, "bob") as files:
         await files.mkdir(folder)
         await files.upload(f"{folder}/held.csv", b"bob's data\n")
         await files.upload(f"{folder}/free.csv", b"free\n")
-    finally:
-        files.close()
-        await files.client.close()
     fs = cs3fs(site, folder)
     try:
         async with locker(site, "bob") as bob:
@@ -188,12 +175,8 @@ def test_pandas_through_the_kernel_environment(site, home, monkeypatch, tmp_path
     import asyncio
 
     async def token() -> str:
-        files = user_files(site, "alice")
-        try:
+        async with signed_in(site) as files:
             return await files.client.access_token()
-        finally:
-            files.close()
-            await files.client.close()
 
     token_file = tmp_path / "token"
     token_file.write_text(asyncio.run(token()))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client import BlockingKernelClient
-from lockers import locker, user_files
+from lockers import locker, signed_in, stored, version_count
 from servers import start_server
 
 from cs3lab.fs.mount import MOUNTS_DIR, mounted_under
@@ -26,25 +26,12 @@ CSV = "date,station,temperature_c\n2026-03-02,north,4.1\n2026-03-02,ridge,1.2\n"
 
 
 async def _seed(site, home: str) -> None:
-    files = user_files(site, "alice")
-    try:
+    async with signed_in(site) as files:
         await files.mkdir(home)
         await files.mkdir(f"{home}/analysis")
         await files.upload(f"{home}/analysis/measurements.csv", CSV.encode())
         await files.upload(f"{home}/analysis/held.csv", b"bob's\n")
         await files.upload(f"{home}/analysis/notebook.ipynb", b"{}")
-    finally:
-        files.close()
-        await files.client.close()
-
-
-async def _stored(site, path: str) -> bytes:
-    files = user_files(site, "alice")
-    try:
-        return await files.download(path)
-    finally:
-        files.close()
-        await files.client.close()
 
 
 class Kernel:
@@ -127,8 +114,8 @@ def test_the_kernel_works_in_the_notebooks_folder_of_the_mount(lab):
     status, listing = server.request("GET", "api/contents/analysis")
     assert status == 200
     assert "north.csv" in [c["name"] for c in listing["content"]]
-    stored = asyncio.run(_stored(site, f"{home}/analysis/north.csv"))
-    assert stored.decode().splitlines() == ["date,station,temperature_c", "2026-03-02,north,4.1"]
+    north = asyncio.run(stored(site, f"{home}/analysis/north.csv"))
+    assert north.decode().splitlines() == ["date,station,temperature_c", "2026-03-02,north,4.1"]
 
 
 def test_cs3_urls_work_in_the_kernel_with_no_arguments(lab):
@@ -141,7 +128,7 @@ def test_cs3_urls_work_in_the_kernel_with_no_arguments(lab):
     )
     assert reply["status"] == "ok", stdout
     assert "from-cs3-url.csv" in stdout
-    assert asyncio.run(_stored(site, f"{home}/from-cs3-url.csv")).decode() == CSV
+    assert asyncio.run(stored(site, f"{home}/from-cs3-url.csv")).decode() == CSV
 
 
 def test_the_kernel_gets_a_token_file_never_the_servers_secret(lab):
@@ -180,7 +167,7 @@ def test_a_kernel_cannot_write_a_file_locked_by_someone_else(lab):
     lines = stdout.strip().splitlines()
     assert lines[0].startswith("mount refused: [Errno 13]"), stdout
     assert lines[1].startswith("cs3 refused:") and "Bob Berger" in lines[1], stdout
-    assert asyncio.run(_stored(site, f"{home}/analysis/held.csv")) == b"bob's\n"
+    assert asyncio.run(stored(site, f"{home}/analysis/held.csv")) == b"bob's\n"
 
 
 def test_each_kernel_write_is_a_new_version(lab):
@@ -192,16 +179,8 @@ def test_each_kernel_write_is_a_new_version(lab):
     )
     assert reply["status"] == "ok", stdout
 
-    async def versions() -> int:
-        files = user_files(site, "alice")
-        try:
-            return len(await files.list_versions(f"{home}/analysis/versioned.txt"))
-        finally:
-            files.close()
-            await files.client.close()
-
-    assert asyncio.run(_stored(site, f"{home}/analysis/versioned.txt")) == b"three"
-    assert asyncio.run(versions()) == 2
+    assert asyncio.run(stored(site, f"{home}/analysis/versioned.txt")) == b"three"
+    assert asyncio.run(version_count(site, f"{home}/analysis/versioned.txt")) == 2
 
 
 # -- the mount's life (site A only: it is the same code on both sites) -----------------------

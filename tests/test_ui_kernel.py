@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from lockers import user_files
+from lockers import signed_in, stored
 from servers import start_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,24 +31,11 @@ async def _seed_demo(site, home: str) -> None:
     sys.path.insert(0, str(REPO / "scripts"))
     from demo import seed_files
 
-    files = user_files(site, "alice")
-    try:
+    async with signed_in(site) as files:
         await files.mkdir(home)
         await files.mkdir(f"{home}/analysis")
         for path, data in seed_files().items():
             await files.upload(f"{home}/{path}", data)
-    finally:
-        files.close()
-        await files.client.close()
-
-
-async def _stored(site, path: str) -> bytes:
-    files = user_files(site, "alice")
-    try:
-        return await files.download(path)
-    finally:
-        files.close()
-        await files.client.close()
 
 
 def test_the_demo_notebook_reads_by_relative_path_and_shows_its_plot(site_a, tmp_path):
@@ -72,6 +59,6 @@ def test_the_demo_notebook_reads_by_relative_path_and_shows_its_plot(site_a, tmp
         assert run.returncode == 0, output + "\n--- jupyter lab log ---\n" + lab.log.read_text()
     finally:
         lab.stop()
-    png = asyncio.run(_stored(site_a, f"{home}/analysis/temperature.png"))
+    png = asyncio.run(stored(site_a, f"{home}/analysis/temperature.png"))
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
     assert (SHOTS / "kernel-plot.png").stat().st_size > 0
