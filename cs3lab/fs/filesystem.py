@@ -377,9 +377,9 @@ class CS3FileSystem(AsyncFileSystem):
         except AlreadyExists:
             raise FileExistsError(errno.EEXIST, f"File exists: {path}", path) from None
         except CS3Error as err:
-            # Two creates racing past Reva's local driver's check: the loser gets EEXIST as
-            # an internal error.
-            if "exist" in err.detail.lower() and await self._existing(path) is not None:
+            # Two creates racing past Reva's local driver's check: the loser gets an internal
+            # error (EEXIST, or a failed rename of its temporary folder) for a folder made.
+            if await self._existing(path) is not None:
                 raise FileExistsError(errno.EEXIST, f"File exists: {path}", path) from None
             raise os_error(err, path) from None
         finally:
@@ -507,10 +507,13 @@ class CS3FileSystem(AsyncFileSystem):
         )
 
     def invalidate_cache(self, path: str | None = None) -> None:
-        if path is None:
+        path = None if path is None else self._strip_protocol(path)
+        if not path:
             self.dircache.clear()
             return
-        path = self._strip_protocol(path)
-        self.dircache.pop(path, None)
-        parent = self._parent(path)
-        self.dircache.pop(parent, None)
+        # The path, its parent, and every listing below it (a folder removed and made again
+        # within the listing expiry must not show its old entries).
+        below = path.rstrip("/") + "/"
+        for key in [k for k in list(self.dircache) if k == path or k.startswith(below)]:
+            self.dircache.pop(key, None)
+        self.dircache.pop(self._parent(path), None)
