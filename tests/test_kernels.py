@@ -159,7 +159,9 @@ def test_a_kernel_cannot_write_a_file_locked_by_someone_else(lab):
                 "            import fsspec\n"
                 "            fsspec.filesystem('cs3').pipe('analysis/held.csv', b'alice')\n"
                 "    except PermissionError as err:\n"
-                "        print(attempt, 'refused:', err)\n",
+                "        print(attempt, 'refused:', err)\n"
+                "import os\n"
+                "print('holder:', os.getxattr('held.csv', 'user.cs3lab.lock').decode())\n",
             )
 
     stdout, reply = asyncio.run(scenario())
@@ -167,6 +169,7 @@ def test_a_kernel_cannot_write_a_file_locked_by_someone_else(lab):
     lines = stdout.strip().splitlines()
     assert lines[0].startswith("mount refused: [Errno 13]"), stdout
     assert lines[1].startswith("cs3 refused:") and "Bob Berger" in lines[1], stdout
+    assert lines[2].startswith("holder: Bob Berger"), stdout  # the mount names the holder
     assert asyncio.run(stored(site, f"{home}/analysis/held.csv")) == b"bob's\n"
 
 

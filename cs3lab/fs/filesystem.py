@@ -261,6 +261,18 @@ class CS3FileSystem(AsyncFileSystem):
         with as_os_errors(path):
             await locks.write_lock_id(self.cs3_path(path), info)
 
+    async def _lock_label(self, path: str) -> str | None:
+        """Who holds the write lock of ``path`` and since when, or None when nobody does."""
+        from ..locks.service import when
+
+        info = await self._stat(path)
+        locks = await self._lock_service()
+        with as_os_errors(path):
+            lock = await locks.lock_of(self.cs3_path(path), info)
+        if lock is None:
+            return None
+        return f"{lock.holder.label} since {when(lock.since)}"
+
     async def _refusal(self, path: str, err: Locked) -> PermissionError:
         """The storage refused a write as locked (native locks): say by whom."""
         locks = await self._lock_service()

@@ -8,7 +8,8 @@ with operations of our own where fsspec's ``FUSEr`` is too thin for ordinary pro
   storage, like a save in JupyterLab; a file locked by someone else cannot be opened for
   writing (EACCES, so Python raises PermissionError), checked again at the upload;
 * a new file exists for its creator from ``create`` on, without an empty upload first;
-* rename, chmod/utime (accepted and ignored: CS3 has no modes) and statfs, which tools call.
+* rename, chmod/utime (accepted and ignored: CS3 has no modes) and statfs, which tools call;
+* the extended attribute ``user.cs3lab.lock``: who holds a file's lock, since when.
 
 Every CS3 error becomes the errno of the matching built-in exception (cs3lab.fs.errors).
 """
@@ -42,6 +43,9 @@ from .streams import new_spool, spooled_download, upload_file
 
 log = logging.getLogger(__name__)
 READ_BLOCK = 8 * 1024 * 1024
+# `os.getxattr(path, LOCK_XATTR)`: who holds the file's write lock (the mount can only answer
+# EACCES to a write, which names nobody).
+LOCK_XATTR = "user.cs3lab.lock"
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR
 
 
@@ -164,6 +168,17 @@ class CS3Operations(FUSEr):
             "f_ffree": 1 << 20,
             "f_namemax": 255,
         }
+
+    def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
+        if name != LOCK_XATTR:
+            raise FuseOSError(errno.ENODATA)
+        label = self._run(self.fs._lock_label, self._fs_path(path))
+        if label is None:
+            raise FuseOSError(errno.ENODATA)
+        return label.encode()
+
+    def listxattr(self, path: str) -> list[str]:
+        return []
 
     def chmod(self, path: str, mode: int) -> int:
         return 0  # CS3 has no POSIX modes
