@@ -346,3 +346,26 @@ def test_lock_at_the_owners_site_refuses_the_federated_save(contacts, alice, car
     assert status == 200, saved
     status, model = alice.request("GET", f"api/contents/{name}")
     assert model["content"]["cells"][-1]["source"] == "carol while locked"
+
+
+def test_copy_of_a_federated_notebook_merges_back_without_a_lock(contacts, alice, carol):
+    """Carol makes a copy of alice's notebook in her own home, changes it, and merges it
+    back: no lock is taken at alice's site (cs3lab takes none there), the write goes through
+    the etag check, and alice sees carol's cell."""
+    carol_id, _ = contacts
+    name = _name("merge")
+    assert alice.request("PUT", f"api/contents/{name}", NB)[0] == 201
+    _, received = _share(alice, carol, carol_id, name, "editor")
+    status, made = carol.request("POST", "cs3lab/api/copies", {"path": received["path"]})
+    assert status == 201, made
+    assert not made["path"].startswith(PLACE), made  # the copy is in carol's home
+    status, copy = carol.request("GET", contents(made["path"]))
+    assert status == 200 and copy["type"] == "notebook", (made, copy)
+    edited = _edited(copy["content"], "merged from carol")
+    assert carol.request("PUT", contents(made["path"]), edited)[0] == 200
+    status, result = carol.request("POST", "cs3lab/api/merge", {"copy": made["path"]})
+    assert status == 200 and result["status"] == "merged" and result["written"], result
+    status, model = alice.request("GET", f"api/contents/{name}")
+    assert model["content"]["cells"][-1]["source"] == "merged from carol"
+    status, state = alice.request("GET", f"cs3lab/api/locks?path={name}")
+    assert status == 200 and state["lock"] is None, state  # nothing left locked

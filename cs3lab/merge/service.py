@@ -128,8 +128,14 @@ class MergeService:
 
     async def default_copy_path(self, source: str) -> str:
         folder, name = posixpath.split(source)
+        mount = self.contents.mounts.mount_of(source)
         if self.copy_folder:
             folder = f"{self.contents.home.rstrip('/')}/{self.copy_folder}"
+        elif mount is not None and mount.kind != "space":
+            # A share: the copy is the user's own, in their home, not in the owner's folder.
+            folder = self.contents.home.rstrip("/")
+        if mount is not None and source.rstrip("/") == mount.cs3_path.rstrip("/"):
+            name = mount.name  # /ocm/<share id> is the share, named as the file browser shows
         stem, dot, ext = name.rpartition(".")
         stem, ext = (stem, f".{ext}") if dot and stem else (name, "")
         for n in range(1, 100):
@@ -580,7 +586,11 @@ class MergeService:
             data = content
         path = original.path
         client = f"merge-{uuid.uuid4().hex[:12]}"
-        await self.locks.acquire(path, client)  # Locked (423, naming the holder) if held
+        # No lock where cs3lab takes none (a file another site shares): the etag check below
+        # is then what refuses to overwrite a newer version.
+        locking = not self.locks.unlockable(path)
+        if locking:
+            await self.locks.acquire(path, client)  # Locked (423, naming the holder) if held
         try:
             info = await self.files.stat(path)
             if info.etag.strip('"') != expected:
@@ -594,7 +604,8 @@ class MergeService:
             except NotSupported:
                 pass
         finally:
-            await self.locks.release(path, client)
+            if locking:
+                await self.locks.release(path, client)
         await self._cleanup(origin)
         after = await self.files.stat(path)
         return {"etag": after.etag.strip('"'), "merge": record}
