@@ -90,10 +90,12 @@ def lab(request, tmp_path_factory):
     asyncio.run(_seed(site, home))
     workdir = tmp_path_factory.mktemp(f"lab-{site.name}")
     server = start_server(site, "alice", home, workdir)
-    kernel = start_kernel(server, workdir / "runtime", "analysis/notebook.ipynb")
-    yield site, home, server, kernel, workdir
-    kernel.close()
-    server.stop()
+    try:
+        kernel = start_kernel(server, workdir / "runtime", "analysis/notebook.ipynb")
+        yield site, home, server, kernel, workdir
+        kernel.close()
+    finally:
+        server.stop()
 
 
 def test_the_kernel_works_in_the_notebooks_folder_of_the_mount(lab):
@@ -211,17 +213,22 @@ def test_the_mount_goes_when_the_server_stops_or_is_killed(site_a, tmp_path):
     asyncio.run(_seed(site_a, home))
     # A clean stop: SIGTERM, as Ctrl+C or a hub does.
     server = start_server(site_a, "alice", home, tmp_path / "one")
-    assert _mount_ready(server.process.pid)
-    point = _mounts_of(server.process.pid)[0]
-    server.stop()
+    try:
+        assert _mount_ready(server.process.pid)
+        point = _mounts_of(server.process.pid)[0]
+    finally:
+        server.stop()
     assert _mounts_of(server.process.pid) == [] and not point.exists()
 
     # The server killed outright: its mount process follows it (parent-death signal).
     server = start_server(site_a, "alice", home, tmp_path / "two")
-    assert _mount_ready(server.process.pid)
-    mounter = _mount_process(server.process.pid)
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait(timeout=10)
+    try:
+        assert _mount_ready(server.process.pid)
+        mounter = _mount_process(server.process.pid)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+    finally:
+        server.stop()  # nothing left to stop unless an assertion failed
     assert _wait(lambda: _mounts_of(server.process.pid) == [], 20)
     assert _wait(lambda: mounter.poll_dead(), 20)
 
@@ -230,14 +237,17 @@ def test_a_stale_mount_of_a_dead_server_is_removed_at_the_next_start(site_a, tmp
     home = f"{site_a.shared}/stale-{uuid.uuid4().hex[:8]}"
     asyncio.run(_seed(site_a, home))
     server = start_server(site_a, "alice", home, tmp_path / "one")
-    assert _mount_ready(server.process.pid)
-    dead_pid = server.process.pid
-    stale = _mounts_of(dead_pid)[0]
-    # Both die at once, without a chance to unmount: the mount is left "disconnected".
-    mounter = _mount_process(dead_pid)
-    mounter.kill()
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait(timeout=10)
+    try:
+        assert _mount_ready(server.process.pid)
+        dead_pid = server.process.pid
+        stale = _mounts_of(dead_pid)[0]
+        # Both die at once, without a chance to unmount: the mount is left "disconnected".
+        mounter = _mount_process(dead_pid)
+        mounter.kill()
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+    finally:
+        server.stop()
     assert stale in mounted_under(MOUNTS_DIR)
     server = start_server(site_a, "alice", home, tmp_path / "two")
     try:
