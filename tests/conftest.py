@@ -38,9 +38,12 @@ def pytest_pyfunc_call(pyfuncitem):
 TEST_USERS = [{"prefix": "racer", "count": 20, "display_name": "Racer {n:02d}"}]
 
 
-def _running(description: str):
+def _running(description: str, **template_values):
     desc = site_runner.load_description(description)
     desc["numbered_users"] = desc.get("numbered_users", []) + TEST_USERS
+    if template_values:
+        desc["name"] += "-quota"
+        desc["template_values"] = desc.get("template_values", {}) | template_values
     running = site_runner.start_site(desc)
     yield running
     running.stop()
@@ -58,6 +61,18 @@ def site_n():
     """Site N: Reva v2's decomposedfs driver, which has native CS3 locks
     (tools/sites/site-n.json). Started only by the tests that ask for it."""
     yield from _running("site-n.json")
+
+
+# The quota of each personal space on site_nq (tests/test_places.py, tests/test_copy_folder.py).
+QUOTA_BYTES = 1_000_000
+
+
+@pytest.fixture(scope="session")
+def site_nq():
+    """Site N whose personal spaces get a quota of QUOTA_BYTES (``max_quota`` in
+    tools/sites/revad-ocis.toml, set through the description's template values). Each test
+    uses a user of its own, so that one test's files do not eat another's quota."""
+    yield from _running("site-n.json", max_quota=QUOTA_BYTES)
 
 
 def pytest_generate_tests(metafunc):

@@ -225,27 +225,15 @@ async def test_large_files_stream_and_progress_is_reported(jp_fetch, contents, m
 
 # -- a quota that the copy outgrows half-way (site N's decomposedfs enforces quotas) ----------
 
-QUOTA_BYTES = 1_000_000
-
-
-@pytest.fixture(scope="module")
-def quota_site():
-    desc = site_runner.load_description("site-n.json")
-    desc["name"] = "site-nq-copy"
-    desc["template_values"] = desc.get("template_values", {}) | {"max_quota": QUOTA_BYTES}
-    site = site_runner.start_site(desc)
-    yield site
-    site.stop()
-
 
 @pytest.mark.sites("site-n")
-def test_a_copy_that_outgrows_the_quota_half_way_leaves_nothing(quota_site, tmp_path):
-    root = f"{quota_site.home('carol')}/q-{uuid.uuid4().hex[:8]}"
-    site_runner.sync_mkdir(quota_site, "carol", f"{root}/work")
+def test_a_copy_that_outgrows_the_quota_half_way_leaves_nothing(site_nq, tmp_path):
+    root = f"{site_nq.home('carol')}/q-{uuid.uuid4().hex[:8]}"
+    site_runner.sync_mkdir(site_nq, "carol", f"{root}/work")
     parts = {f"part{i}.bin": os.urandom(100_000 + i) for i in range(6)}
     for name, data in parts.items():  # 600 KB of a 1 MB quota: the copy cannot fit
-        site_runner.sync_upload(quota_site, "carol", f"{root}/work/{name}", data)
-    server = start_server(quota_site, "carol", root, tmp_path / "carol")
+        site_runner.sync_upload(site_nq, "carol", f"{root}/work/{name}", data)
+    server = start_server(site_nq, "carol", root, tmp_path / "carol")
     try:
         status, body = server.request("POST", "api/contents", {"copy_from": "work"})
         assert status == 507, body

@@ -2,9 +2,8 @@
 ListStorageSpaces) and the quota of the storage a path is in (GetQuota).
 
 Site N (Reva v2, decomposedfs) has a project space ``common`` every user can write; site A
-(Reva v3, local driver) has none, so it shows no ``Spaces`` folder. The quota test runs on a
-variant of site N whose personal spaces get a quota of 1 MB (``max_quota`` in
-tools/sites/revad-ocis.toml, set through the description's template values).
+(Reva v3, local driver) has none, so it shows no ``Spaces`` folder. The quota test runs on
+site_nq (tests/conftest.py): site N with a quota of 1 MB on each personal space.
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ import uuid
 from urllib.parse import quote
 
 import pytest
-import site_runner
+from conftest import QUOTA_BYTES
 from servers import start_server
 from site_runner import sync_upload
-
-QUOTA_BYTES = 1_000_000
 
 
 def contents(path: str) -> str:
@@ -105,52 +102,40 @@ def test_a_site_without_project_spaces_shows_no_spaces_folder(site_a, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def quota_site():
-    desc = site_runner.load_description("site-n.json")
-    desc["name"] = "site-nq"
-    desc["template_values"] = desc.get("template_values", {}) | {"max_quota": QUOTA_BYTES}
-    site = site_runner.start_site(desc)
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
-def carol_q(quota_site, tmp_path_factory):
-    server = start_server(
-        quota_site, "carol", quota_site.home("carol"), tmp_path_factory.mktemp("q")
-    )
+def bob_q(site_nq, tmp_path_factory):
+    server = start_server(site_nq, "bob", site_nq.home("bob"), tmp_path_factory.mktemp("q"))
     yield server
     server.stop()
 
 
-def test_quota_is_reported_and_a_save_past_it_is_refused_before_writing(carol_q, quota_site):
-    status, quota = carol_q.request("GET", "cs3lab/api/quota")
+def test_quota_is_reported_and_a_save_past_it_is_refused_before_writing(bob_q, site_nq):
+    status, quota = bob_q.request("GET", "cs3lab/api/quota")
     assert status == 200, quota
     assert quota["total"] == QUOTA_BYTES and quota["remaining"] <= QUOTA_BYTES
 
-    sync_upload(quota_site, "carol", f"{quota_site.home('carol')}/big.bin", b"x" * 600_000)
-    status, quota = carol_q.request("GET", "cs3lab/api/quota")
+    sync_upload(site_nq, "bob", f"{site_nq.home('bob')}/big.bin", b"x" * 600_000)
+    status, quota = bob_q.request("GET", "cs3lab/api/quota")
     assert quota["used"] >= 600_000 and quota["remaining"] <= 400_000, quota
 
     payload = base64.b64encode(b"y" * 500_000).decode()
     model = {"type": "file", "format": "base64", "content": payload}
-    status, body = carol_q.request("PUT", contents("more.bin"), model)
+    status, body = bob_q.request("PUT", contents("more.bin"), model)
     assert status == 507, body
     assert "does not fit" in body["message"] and "Nothing was written" in body["message"]
-    status, _ = carol_q.request("GET", contents("more.bin"))
+    status, _ = bob_q.request("GET", contents("more.bin"))
     assert status == 404  # nothing half-written
 
     # JupyterLab's chunked upload stops at the chunk that outgrows the quota.
     chunk = base64.b64encode(b"z" * 300_000).decode()
     for n, expected in ((1, 201), (2, 507)):
-        status, body = carol_q.request(
+        status, body = bob_q.request(
             "PUT", contents("chunked.bin"), {**model, "content": chunk, "chunk": n}
         )
         assert status == expected, (n, body)
     assert "does not fit" in body["message"]
-    status, _ = carol_q.request("GET", contents("chunked.bin"))
+    status, _ = bob_q.request("GET", contents("chunked.bin"))
     assert status == 404
 
     # What fits is saved.
-    status, saved = carol_q.request("PUT", contents("small.txt"), text("fits"))
+    status, saved = bob_q.request("PUT", contents("small.txt"), text("fits"))
     assert status == 201, saved
