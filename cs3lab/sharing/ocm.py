@@ -219,17 +219,12 @@ class OCMService:
         }
         if state not in wanted:
             raise InvalidArgument("'state' must be 'accepted' or 'declined'")
-        share = await self._received(share_id)
+        shares = await self.ocm.received()
+        share = _find(shares, share_id)
         await self.ocm.set_received_state(share, wanted[state])
         share.state = wanted[state]
-        self._show(await self.ocm.received())
+        self._show(shares)  # the list just read, with the new state: no second listing
         return self._received_json(share)
-
-    async def _received(self, share_id: str) -> ocm_res.ReceivedShare:
-        for share in await self.ocm.received():
-            if share.id.opaque_id == share_id:
-                return share
-        raise NotFound(f"You have received no federated share {share_id!r} (or it was revoked)")
 
     def _received_json(self, share: ocm_res.ReceivedShare) -> dict[str, Any]:
         owner = share.owner
@@ -280,6 +275,13 @@ class OCMService:
         if self.places is None or share.state != ocm_res.SHARE_STATE_ACCEPTED:
             return None
         return self.places.api_path(received_path(share))
+
+
+def _find(shares: list[ocm_res.ReceivedShare], share_id: str) -> ocm_res.ReceivedShare:
+    for share in shares:
+        if share.id.opaque_id == share_id:
+            return share
+    raise NotFound(f"You have received no federated share {share_id!r} (or it was revoked)")
 
 
 def _federated_write_error(err: CS3Error) -> CS3Error:
