@@ -200,8 +200,13 @@ class LocalShares:
             return None
         return self.s.places.api_path(info.path)
 
+    @property
+    def _place_shown(self) -> bool:
+        """Whether the file browser has a "Shared with me" place (no share jail here)."""
+        return self.s.places is not None and self.s.places.place(RECEIVED_PLACE) is not None
+
     def _show(self, items) -> None:
-        if self.s.places is not None and self.s.places.place(RECEIVED_PLACE) is not None:
+        if self._place_shown:
             self.s.places.update(RECEIVED_PLACE, self._mounts_of(items))
 
     async def mounts(self) -> list[Mount]:
@@ -247,7 +252,7 @@ class LocalShares:
         updated = await self.shares.set_received_state(received, _STATE_NAMES[state], mount)
         if not updated.share.id.opaque_id:
             updated = await self.shares.get_received(share_id)
-        if self.s.places is not None and self.s.places.place(RECEIVED_PLACE) is not None:
+        if self._place_shown:
             self._show((await list_existing(self.shares, received=True))[0])
         return await self._received_json(updated, info)
 
