@@ -118,6 +118,24 @@ async def test_a_second_tab_of_the_same_server_shares_the_lock(jp_fetch):
     assert (await locks_api(jp_fetch, "GET", path="nb.ipynb"))["locked"] is False
 
 
+async def test_a_save_while_the_last_tab_gives_the_lock_back_is_not_refused(jp_fetch):
+    # Closing a notebook right after it opened: JupyterLab's first checkpoint (or a save)
+    # can reach the server while the lock is being given back, which takes CS3 calls.
+    # That write is this session's own: it must not be refused as "another session".
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    for _ in range(3):
+        await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab-1"})
+        released, checkpoint, saved = await asyncio.gather(
+            locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab-1"),
+            api(jp_fetch, "POST", "nb.ipynb/checkpoints"),
+            api(jp_fetch, "PUT", "nb.ipynb", NB),
+            return_exceptions=True,
+        )
+        for outcome in (released, checkpoint, saved):
+            assert not isinstance(outcome, Exception), outcome
+        assert (await locks_api(jp_fetch, "GET", path="nb.ipynb"))["locked"] is False
+
+
 async def test_bad_lock_requests_get_clear_4xx(jp_fetch):
     await api(jp_fetch, "PUT", "nb.ipynb", NB)
     await api(jp_fetch, "PUT", "folder", {"type": "directory"})

@@ -397,7 +397,9 @@ class LockService:
                 await self._give_back(path, session)
 
     async def _give_back(self, path: str, session: Session) -> None:
-        self._sessions.pop(path, None)
+        # The session is forgotten only once the storage has the lock back: a write that
+        # arrives meanwhile (JupyterLab's first checkpoint of a tab closed right away) is
+        # still this session's own, not "another session's".
         me, user_id = await self.me()
         try:
             info = await self.files.stat(path)
@@ -408,6 +410,9 @@ class LockService:
                 await self.markers.release(path, lock)
         except (NotFound, Conflict, Locked):
             pass  # gone, expired or taken over already: nothing of ours to give back
+        finally:
+            if self._sessions.get(path) is session:
+                del self._sessions[path]
 
     def forget(self, path: str) -> None:
         """The file was deleted by its holder: the lock went with it."""
