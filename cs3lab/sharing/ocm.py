@@ -24,7 +24,7 @@ from typing import Any
 from cs3.sharing.ocm.v1beta1 import resources_pb2 as ocm_res
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from traitlets import Unicode
-from traitlets.config import Configurable
+from traitlets.config import LoggingConfigurable
 
 from ..contents_manager.mounts import Mount, MountTable, unique_names
 from ..cs3.errors import (
@@ -50,7 +50,7 @@ STATES = {
 }
 
 
-class CS3OCM(Configurable):
+class CS3OCM(LoggingConfigurable):
     """OCM settings of the user's site."""
 
     domain = Unicode(
