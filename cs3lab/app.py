@@ -73,7 +73,9 @@ class CS3LabApp(ExtensionApp):
         self.kernel_access: KernelAccess | None = None
         self.mount: KernelMount | None = None
         if isinstance(contents, CS3ContentsManager):
-            self.kernel_access = KernelAccess(self.connection, self.files, self.log)
+            self.kernel_access = KernelAccess(
+                self.connection, self.files, self.log, contents.mounts, contents.show_places
+            )
             kernels = self.serverapp.kernel_manager
             if isinstance(kernels, CS3KernelManager):
                 kernels.cs3_access = self.kernel_access

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import posixpath
 import tracemalloc
@@ -16,6 +17,7 @@ import fsspec
 import pandas as pd
 import pytest
 from lockers import locker, signed_in, version_count
+from site_runner import sync_mkdir, sync_upload
 
 from cs3lab.fs import CS3FileSystem
 
@@ -118,6 +120,95 @@ def test_errors_are_the_builtin_exceptions(fs, site):
     unreachable = cs3fs(site, fs.home, gateway="127.0.0.1:9", timeout=5.0)
     with pytest.raises(ConnectionError):
         unreachable.ls("")
+
+
+def _places(path, shown=True, **mounts) -> None:
+    """Write a server's places file (cs3lab.fs.places): one place, "Shared with me"."""
+    entries = [
+        {"name": name, "cs3_path": target, "is_dir": is_dir, "writable": writable, "kind": "share"}
+        for name, (target, is_dir, writable) in mounts.items()
+    ]
+    snapshot = {
+        "shown": shown,
+        "places": [{"name": "Shared with me", "description": "shares", "mounts": entries}],
+    }
+    path.write_text(json.dumps(snapshot))
+
+
+def test_the_file_browsers_places_are_folders_of_cs3_urls(site, home, tmp_path):
+    # The places file names real CS3 folders outside the filesystem's home (as the server
+    # writes it for its kernels); cs3lab, not the storage, keeps "ro" read-only.
+    outside = f"{home}/elsewhere"
+    sync_mkdir(site, "alice", outside)
+    for folder in ("team", "ro"):
+        sync_mkdir(site, "alice", f"{outside}/{folder}")
+    sync_upload(site, "alice", f"{outside}/ro/data.csv", b"a,b\n1,2\n")
+    sync_upload(site, "alice", f"{outside}/notes.txt", b"shared file")
+    sync_mkdir(site, "alice", f"{home}/me")
+    places = tmp_path / "places.json"
+    _places(
+        places,
+        team=(f"{outside}/team", True, True),
+        ro=(f"{outside}/ro", True, False),
+        **{"notes.txt": (f"{outside}/notes.txt", False, True)},
+    )
+    fs = cs3fs(site, f"{home}/me", places_file=str(places))
+    try:
+        fs.pipe("mine.txt", b"home")
+        assert fs.ls("", detail=False) == ["Shared with me", "mine.txt"]
+        place = fs.info("Shared with me")
+        assert place["type"] == "directory" and place["writable"] is False
+        assert sorted(fs.ls("Shared with me", detail=False)) == [
+            "Shared with me/notes.txt",
+            "Shared with me/ro",
+            "Shared with me/team",
+        ]
+        assert fs.info("Shared with me/notes.txt")["size"] == len(b"shared file")
+        assert fs.cat("Shared with me/notes.txt") == b"shared file"
+        assert pd.read_csv(fs.open("Shared with me/ro/data.csv")).b.tolist() == [2]
+
+        fs.pipe("Shared with me/team/result.txt", b"written")  # an editor's share: writable
+        sync_stored = fs.cat(f"{outside}/team/result.txt")
+        assert sync_stored == b"written"
+        fs.pipe("Shared with me/notes.txt", b"new version")  # a shared file itself
+        assert fs.cat(f"{outside}/notes.txt") == b"new version"
+
+        refused = [
+            lambda: fs.pipe("Shared with me/ro/new.txt", b"x"),
+            lambda: fs.rm("Shared with me/ro/data.csv"),
+            lambda: fs.mkdir("Shared with me/ro/sub"),
+            lambda: fs.mv("Shared with me/team/result.txt", "Shared with me/ro/result.txt"),
+            lambda: fs.mkdir("Shared with me/new"),
+            lambda: fs.pipe("Shared with me/new.txt", b"x"),
+            lambda: fs.rm("Shared with me/team", recursive=True),
+            lambda: fs.rm("Shared with me/notes.txt"),
+            lambda: fs.mv("Shared with me/team", "team"),
+            lambda: fs.mv("mine.txt", "Shared with me/mine.txt"),
+            lambda: fs.rm("Shared with me", recursive=True),
+        ]
+        for attempt in refused:
+            with pytest.raises(PermissionError) as info:
+                attempt()
+            assert "read-only" in str(info.value) or "Shared with me" in str(info.value)
+        with pytest.raises(FileNotFoundError):
+            fs.cat("Shared with me/nothing/x.txt")
+        # Nothing changed by the refused attempts.
+        assert sorted(fs.ls(f"{outside}/ro", detail=False)) == [f"{outside}/ro/data.csv"]
+        assert fs.cat(f"{outside}/team/result.txt") == b"written"
+        assert fs.cat("mine.txt") == b"home"
+
+        # The server lists the place again: the file is read again, and the new mount is
+        # reachable in the same filesystem.
+        sync_mkdir(site, "alice", f"{outside}/later")
+        _places(places, shown=False, later=(f"{outside}/later", True, True))
+        fs.invalidate_cache()
+        fs.pipe("Shared with me/later/x.txt", b"later")
+        assert fs.cat(f"{outside}/later/x.txt") == b"later"
+        assert fs.ls("", detail=False) == ["mine.txt"]  # not shown in the root: by path only
+        with pytest.raises(FileNotFoundError):
+            fs.cat("Shared with me/team/result.txt")  # gone from the place
+    finally:
+        fs.close()
 
 
 def test_unicode_and_spaces_in_names(fs):

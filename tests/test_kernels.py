@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from jupyter_client import BlockingKernelClient
@@ -186,6 +187,38 @@ def test_each_kernel_write_is_a_new_version(lab):
 
     assert asyncio.run(stored(site, f"{home}/analysis/versioned.txt")) == b"three"
     assert asyncio.run(version_count(site, f"{home}/analysis/versioned.txt")) == 2
+
+
+def test_a_notebook_in_a_place_runs_in_that_folder_of_the_mount(lab):
+    site, _, server, _, workdir = lab
+    if site.name != "site-n":
+        pytest.skip("site A has no project spaces; places in cs3:// on both sites: test_fs.py")
+    folder = f"Spaces/common/kernel-{uuid.uuid4().hex[:6]}"
+    for path, model in (
+        (folder, {"type": "directory"}),
+        (f"{folder}/measurements.csv", {"type": "file", "format": "text", "content": CSV}),
+        (f"{folder}/nb.ipynb", {"type": "file", "format": "text", "content": "{}"}),
+    ):
+        status, body = server.request("PUT", f"api/contents/{quote(path)}", model)
+        assert status == 201, body
+    kernel = start_kernel(server, workdir / "runtime", f"{folder}/nb.ipynb")
+    try:
+        stdout, reply = kernel.run(
+            "import os, pandas as pd\n"
+            "print(os.getcwd())\n"
+            "print(sorted(os.listdir(os.environ['CS3LAB_MOUNT'] + '/Spaces')))\n"
+            "df = pd.read_csv('measurements.csv')\n"
+            "df.describe().to_csv('summary.csv')\n"
+            "print(round(df.temperature_c.max(), 1))\n"
+        )
+    finally:
+        kernel.close()
+    assert reply["status"] == "ok", stdout
+    cwd, spaces, maximum = stdout.strip().splitlines()
+    assert cwd.endswith(f"/{folder}"), cwd
+    assert "common" in spaces and maximum == "4.1", stdout
+    status, listing = server.request("GET", f"api/contents/{quote(folder)}")
+    assert status == 200 and "summary.csv" in [c["name"] for c in listing["content"]], listing
 
 
 # -- the mount's life (site A only: it is the same code on both sites) -----------------------

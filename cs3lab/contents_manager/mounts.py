@@ -11,6 +11,10 @@ checkpoints, locks) works on it unchanged.
 A place is listed by one CS3 call (its lister), made when the place is listed and when a path
 names a mount not known yet; resolving a path costs no call. A place without mounts is not
 shown. Places are data: a capability registers one with :meth:`MountTable.add_place`.
+
+The kernels see the same places: the server hands its table's :meth:`MountTable.snapshot` to
+the FUSE mount and ``cs3://`` (cs3lab.fs.places), where ``MountTable.from_snapshot`` rebuilds
+it, so ``Spaces/common/data.csv`` is the same file in a kernel as in the file browser.
 """
 
 from __future__ import annotations
@@ -100,6 +104,15 @@ class MountTable:
     def __init__(self, ttl_seconds: float = 30.0) -> None:
         self.ttl = ttl_seconds
         self._places: dict[str, Place] = {}
+        self._observers: list[Callable[[], None]] = []
+
+    def on_change(self, observer: Callable[[], None]) -> None:
+        """Call ``observer`` (no arguments, not awaited) after each listing of a place."""
+        self._observers.append(observer)
+
+    def _changed(self) -> None:
+        for observer in self._observers:
+            observer()
 
     def add_place(self, name: str, lister: Lister, description: str) -> None:
         if "/" in name or not name or name.startswith("."):
@@ -120,6 +133,7 @@ class MountTable:
         if place is not None:
             place.mounts = {m.name: m for m in mounts}
             place.loaded_at, place.failed = time.monotonic(), False
+            self._changed()
 
     async def load(self, place: Place, *, force: bool = False) -> dict[str, Mount]:
         fresh = place.mounts is not None and time.monotonic() - place.loaded_at < self.ttl
@@ -136,6 +150,7 @@ class MountTable:
             place.failed = False
             place.mounts = {m.name: m for m in mounts}
             place.loaded_at = time.monotonic()
+            self._changed()
         return place.mounts or {}
 
     async def visible_places(self) -> list[Place]:
@@ -189,3 +204,61 @@ class MountTable:
     def mount_of(self, cs3_path: str) -> Mount | None:
         found = self._containing(cs3_path)
         return found[1] if found else None
+
+    # -- the same places elsewhere (kernels) ------------------------------------------------
+
+    def snapshot(self, shown: bool = True) -> dict[str, Any]:
+        """What the table knows now, as JSON-able data (no CS3 call): each place's
+        description and mounts, and whether the root listing shows the places."""
+        return {
+            "shown": shown,
+            "places": [
+                {
+                    "name": place.name,
+                    "description": place.description,
+                    "mounts": [
+                        {
+                            "name": m.name,
+                            "cs3_path": m.cs3_path,
+                            "is_dir": m.is_dir,
+                            "writable": m.writable,
+                            "kind": m.kind,
+                            "lockable": m.lockable,
+                        }
+                        for m in (place.mounts or {}).values()
+                    ],
+                }
+                for place in self._places.values()
+            ],
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> MountTable:
+        """A table holding exactly a :meth:`snapshot` (its listers list nothing new)."""
+        table = cls(ttl_seconds=float("inf"))
+        for entry in data.get("places", []):
+            mounts = [
+                Mount(
+                    name=str(m["name"]),
+                    cs3_path=str(m["cs3_path"]),
+                    is_dir=bool(m["is_dir"]),
+                    writable=bool(m["writable"]),
+                    mtime=0.0,
+                    kind=str(m.get("kind", "")),
+                    lockable=bool(m.get("lockable", True)),
+                )
+                for m in entry.get("mounts", [])
+            ]
+            table.add_place(entry["name"], _constant(mounts), str(entry.get("description", "")))
+            table.update(entry["name"], mounts)
+        return table
+
+    def places(self) -> list[Place]:
+        return list(self._places.values())
+
+
+def _constant(mounts: list[Mount]) -> Lister:
+    async def lister() -> list[Mount]:
+        return mounts
+
+    return lister

@@ -2,8 +2,12 @@
 
 Paths: ``cs3://analysis/data.csv`` is relative to the user's CS3 home (``CS3Connection.home``),
 ``cs3:///projects/common/x`` is an absolute CS3 path. Listings answer paths in the form they
-were asked in. The connection (gateway, user, credentials) comes from keyword arguments or,
-for each one not given, from the ``CS3LAB_*`` environment variables that cs3lab sets for the
+were asked in. In a kernel of cs3lab, the file browser's places are folders of the home as in
+JupyterLab: ``cs3://Spaces/common/x`` (see :mod:`cs3lab.fs.places`); their entries cannot be
+created, renamed or removed, and a share received as viewer cannot be written.
+
+The connection (gateway, user, credentials) comes from keyword arguments or, for each one
+not given, from the ``CS3LAB_*`` environment variables that cs3lab sets for the
 kernels it starts (see :mod:`cs3lab.fs.kernels`), so ``pd.read_csv("cs3://data.csv")`` works
 in such a kernel without any argument.
 
@@ -28,11 +32,13 @@ from typing import Any
 from fsspec.asyn import AsyncFileSystem, sync
 
 from ..config import CS3Connection
+from ..contents_manager.mounts import Resolved
 from ..cs3 import Files
 from ..cs3.errors import AlreadyExists, CS3Error, Locked, NotFound, ServerError
 from ..cs3.files import CONTAINER, ResourceInfo, mtime_seconds
 from ..locks import LockService, is_lock_artifact
 from .errors import as_os_errors, os_error
+from .places import PlacesFile
 from .streams import CS3File, file_sink, spooled_download, upload_file
 
 # CS3Connection's settings that can be given as keyword arguments (others: environment).
@@ -48,6 +54,7 @@ CONNECTION_KEYS = (
     "home",
     "timeout",
 )
+PLACES_ENV = "CS3LAB_PLACES"  # the server's places file (cs3lab.fs.places), in its kernels
 
 
 def _name(info: ResourceInfo) -> str:
@@ -69,6 +76,7 @@ class CS3FileSystem(AsyncFileSystem):
         loop: Any = None,
         block_size: int | None = None,
         listings_expiry_time: float = 2.0,
+        places_file: str | None = None,
         **kwargs: Any,
     ) -> None:
         settings = {k: kwargs.pop(k) for k in CONNECTION_KEYS if kwargs.get(k) is not None}
@@ -86,6 +94,8 @@ class CS3FileSystem(AsyncFileSystem):
         self._locks: LockService | None = None
         self._opening: asyncio.Lock | None = None
         self.ranges_supported: bool | None = None  # learnt at the first ranged read
+        places = places_file or os.environ.get(PLACES_ENV)
+        self.places = PlacesFile(places) if places else None
 
     # -- connection -----------------------------------------------------------------------
 
@@ -103,7 +113,14 @@ class CS3FileSystem(AsyncFileSystem):
         if self._locks is None:
             files = await self._cs3()
             self._locks = LockService(files, site=self.connection.site_name)
+            self._locks.unlockable = self._unlockable
         return self._locks
+
+    def _unlockable(self, cs3_path: str) -> str | None:
+        mount = self.places.table().mount_of(cs3_path) if self.places else None
+        if mount is None or mount.lockable:
+            return None
+        return f"{cs3_path} is shared with you by another site: no write lock is taken there"
 
     async def _close(self) -> None:
         if self._files is not None:
@@ -136,11 +153,88 @@ class CS3FileSystem(AsyncFileSystem):
         return f"cs3://{name}"
 
     def cs3_path(self, path: str) -> str:
-        """The absolute CS3 path of an fsspec path."""
+        """The absolute CS3 path of an fsspec path (a path in a place: where it points)."""
         path = self._strip_protocol(path)
         if path.startswith("/"):
             return path
+        resolved = self._resolve(path)
+        if resolved is not None:
+            if resolved.mount is None:
+                raise self._place_refusal(path, resolved, "use")
+            return resolved.cs3_path
         return f"{self.home.rstrip('/')}/{path}" if path else self.home
+
+    # -- places ---------------------------------------------------------------------------
+
+    def _resolve(self, path: str) -> Resolved | None:
+        """The place and mount a relative path names (None: the home, or no places)."""
+        if self.places is None or not path or path.startswith("/"):
+            return None
+        try:
+            return self.places.resolve(path)
+        except NotFound:
+            raise FileNotFoundError(
+                errno.ENOENT, f"No such file or directory: {path}", path
+            ) from None
+
+    def _place_refusal(self, path: str, resolved: Resolved, verb: str) -> PermissionError:
+        place = resolved.place
+        return PermissionError(
+            errno.EACCES,
+            f"Cannot {verb} {path}: {place.name} is not a folder of your storage, it shows "
+            f"{place.description}; its entries cannot be created, renamed or removed here",
+            path,
+        )
+
+    def _check_changeable(self, path: str, verb: str) -> None:
+        """PermissionError for a change of a place's own structure (the place, one of its
+        entries, a new entry in it) or anything below a share received read-only."""
+        if self.places is None or not path or path.startswith("/"):
+            return
+        try:
+            resolved = self._resolve(path)
+        except FileNotFoundError:
+            parent = self._resolve(self._parent(path))
+            if parent is not None and parent.mount is None:  # a new entry of the place
+                raise self._place_refusal(path, parent, verb) from None
+            raise
+        if resolved is None:
+            return
+        if resolved.mount is None or (not resolved.rest and verb != "write"):
+            raise self._place_refusal(path, resolved, verb)
+        if not resolved.mount.writable:
+            raise PermissionError(
+                errno.EACCES,
+                f"Cannot {verb} {path}: {resolved.mount.name} is shared with you read-only",
+                path,
+            )
+
+    def _place_entries(self, path: str) -> list[dict[str, Any]] | None:
+        """The entries of a place's own folder (None: ``path`` is no place); the places
+        themselves for the root, when the server shows them."""
+        if self.places is None or path.startswith("/"):
+            return None
+        table = self.places.table()
+        if not path:
+            if not self.places.shown:
+                return []
+            return [self._virtual_dir(place.name) for place in table.places() if place.mounts]
+        resolved = self._resolve(path)
+        if resolved is None or resolved.mount is not None:
+            return None
+        return [
+            {
+                "name": self._join(path, m.name),
+                "size": 0,
+                "type": "directory" if m.is_dir else "file",
+                "mtime": m.mtime,
+                "writable": m.writable,
+            }
+            for m in (resolved.place.mounts or {}).values()
+        ]
+
+    def _virtual_dir(self, path: str) -> dict[str, Any]:
+        return {"name": path, "size": 0, "type": "directory", "mtime": 0.0, "writable": False}
 
     def _join(self, parent: str, name: str) -> str:
         if not parent:
@@ -162,12 +256,20 @@ class CS3FileSystem(AsyncFileSystem):
     # -- reading metadata -----------------------------------------------------------------
 
     async def _stat(self, path: str) -> ResourceInfo:
+        resolved = self._resolve(path)
+        if resolved is not None and resolved.mount is None:  # a place: a folder of nothing
+            return ResourceInfo(type=CONTAINER, path=path)
         files = await self._cs3()
         with as_os_errors(path):
             return await files.stat(self.cs3_path(path))
 
     async def _info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
+        resolved = self._resolve(path)
+        if resolved is not None and resolved.mount is None:
+            return self._virtual_dir(path)
+        if resolved is not None and not resolved.rest:
+            return self._details(path, await self._stat(path))  # a mount: its real size
         parent = self._parent(path)
         if path not in ("", "/") and parent != path:
             cached = self._ls_from_cache(path)
@@ -179,6 +281,9 @@ class CS3FileSystem(AsyncFileSystem):
 
     async def _ls(self, path: str, detail: bool = True, **kwargs: Any) -> list:
         path = self._strip_protocol(path)
+        places = self._place_entries(path)
+        if places is not None and path:  # a place's own folder: its mounts
+            return places if detail else [e["name"] for e in places]
         entries = None if kwargs.get("refresh") else self.dircache.get(path)
         if entries is None:
             files = await self._cs3()
@@ -199,6 +304,9 @@ class CS3FileSystem(AsyncFileSystem):
                 for info in listed
                 if _name(info) and not is_lock_artifact(_name(info))
             ]
+            if places:  # the root: the places, over any home folder of the same name
+                named = {e["name"] for e in places}
+                entries = [e for e in entries if e["name"] not in named] + places
             entries.sort(key=lambda e: e["name"])
             self.dircache[path] = entries
         return entries if detail else [e["name"] for e in entries]
@@ -286,6 +394,7 @@ class CS3FileSystem(AsyncFileSystem):
         when it exists), after checking that nobody holds its lock (unless ``checked``: the
         caller just did, and ``info`` is what it found, None for a new file)."""
         path = self._strip_protocol(path)
+        self._check_changeable(path, "write")
         if not checked:
             await self._check_writable(path, info)
         files = await self._cs3()
@@ -307,6 +416,7 @@ class CS3FileSystem(AsyncFileSystem):
     async def _prepare_write(self, path: str, mode: str = "overwrite") -> ResourceInfo | None:
         """The stored file that a write will replace (None: a new file, whose missing parent
         folders are made first, as object stores and ``auto_mkdir`` file systems do)."""
+        self._check_changeable(path, "write")
         info = await self._existing(path)
         if info is None:
             parent = self._parent(path)
@@ -376,6 +486,7 @@ class CS3FileSystem(AsyncFileSystem):
 
     async def _mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
         path = self._strip_protocol(path)
+        self._check_changeable(path, "create")
         if await self._existing(path) is not None:
             raise FileExistsError(errno.EEXIST, f"File exists: {path}", path)
         parent = self._parent(path)
@@ -422,6 +533,7 @@ class CS3FileSystem(AsyncFileSystem):
     # -- removing and moving --------------------------------------------------------------
 
     async def _delete(self, path: str) -> None:
+        self._check_changeable(path, "remove")
         info = await self._stat(path)
         await self._check_writable(path, info)
         files = await self._cs3()
@@ -477,6 +589,8 @@ class CS3FileSystem(AsyncFileSystem):
 
     async def _mv_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        self._check_changeable(path1, "rename")
+        self._check_changeable(path2, "rename")
         info = await self._stat(path1)
         await self._check_writable(path1, info)
         target = await self._existing(path2)

@@ -8,7 +8,9 @@
   kernel's environment. jupyter_server logs the names of a kernel's variables, not values.
 * Working folder: the notebook's folder in the server's FUSE mount of the home
   (cs3lab.fs.mount), so relative paths are CS3 files; the scratch folder (the server's
-  root_dir) when there is no mount.
+  root_dir) when there is no mount. The mount shows the file browser's places too (a places
+  file beside the token file, see cs3lab.fs.places): a notebook in ``Spaces/common`` runs in
+  that folder of the mount.
 
 :class:`CS3KernelManager` is jupyter_server's AsyncMappingKernelManager with these two
 additions; cs3lab installs it unless another kernel manager class is configured.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -29,6 +32,7 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from traitlets import Any as AnyTrait
 
 from ..config import CS3Connection
+from ..contents_manager.mounts import MountTable
 from ..cs3 import Files
 from ..cs3.errors import CS3Error
 
@@ -41,10 +45,23 @@ SERVER_ONLY = ("CS3LAB_SECRET", "CS3LAB_SECRET_FILE")
 class KernelAccess:
     """The token file and environment of this server's kernels, and the mount's state."""
 
-    def __init__(self, connection: CS3Connection, files: Files, log: Any) -> None:
+    def __init__(
+        self,
+        connection: CS3Connection,
+        files: Files,
+        log: Any,
+        mounts: MountTable | None = None,
+        show_places: bool = True,
+    ) -> None:
         self.connection = connection
         self.files = files
         self.log = log
+        self.mounts = mounts
+        self.show_places = show_places
+        self._places_written: str | None = None
+        self._places_writing: asyncio.Task | None = None
+        if mounts is not None:
+            mounts.on_change(self._places_changed)
         self._folder: Path | None = None
         self.mount_root: str | None = None  # the home in the mount, once mounted
         self.mount_problem: str | None = None
@@ -65,10 +82,15 @@ class KernelAccess:
     def token_file(self) -> Path:
         return self.folder / "token"
 
+    @property
+    def places_file(self) -> Path:
+        return self.folder / "places.json"
+
     async def start(self) -> None:
         """Write the token file and keep it fresh (idempotent)."""
         if self._task is None:
             self._task = asyncio.create_task(self._keep_fresh())
+            await self.write_places()
             await self.refresh()
 
     async def refresh(self) -> None:
@@ -83,11 +105,43 @@ class KernelAccess:
         await asyncio.to_thread(self._write, token)
 
     def _write(self, token: str) -> None:
-        fresh = self.token_file.with_suffix(".new")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(token)
-        os.replace(fresh, self.token_file)
+        _write_private(self.token_file, token)
+
+    # -- the places file ------------------------------------------------------------------
+
+    async def write_places(self) -> None:
+        """Write what the server knows of its places, when that changed since last time."""
+        if self.mounts is None:
+            return
+        text = json.dumps(self.mounts.snapshot(self.show_places), sort_keys=True)
+        if text != self._places_written:
+            self._places_written = text
+            await asyncio.to_thread(_write_private, self.places_file, text)
+
+    def _places_changed(self) -> None:
+        # Called by the MountTable after a listing, from a coroutine of the server's loop.
+        if self._task is None:
+            return  # not started (or stopped): start() writes the file
+        previous = self._places_writing
+        if previous is None or previous.done():
+            self._places_writing = asyncio.ensure_future(self.write_places())
+        else:  # one write at a time, the newest state last
+            self._places_writing = asyncio.ensure_future(self._after(previous))
+
+    async def _after(self, previous: asyncio.Task) -> None:
+        with contextlib.suppress(Exception):
+            await previous
+        await self.write_places()
+
+    async def prepare(self, api_path: str) -> None:
+        """Before a kernel starts for ``api_path``: the place it is in is known (listed
+        again if it names a mount not known yet) and the places file says so."""
+        if self.mounts is not None and api_path:
+            try:
+                await self.mounts.ensure(api_path)
+            except CS3Error as err:
+                self.log.warning("cs3lab: could not list the place of %s: %s", api_path, err)
+            await self.write_places()
 
     async def _keep_fresh(self) -> None:
         while True:
@@ -109,6 +163,8 @@ class KernelAccess:
             "CS3LAB_SECRET_FILE": str(self.token_file),
             "CS3LAB_HOME": c.home_path,
         }
+        if self.mounts is not None:
+            values["CS3LAB_PLACES"] = str(self.places_file)
         if c.ca_file:
             values["CS3LAB_CA_FILE"] = c.ca_file
         if self.mount_root:
@@ -174,6 +230,7 @@ class CS3KernelManager(AsyncMappingKernelManager):
         access: KernelAccess | None = self.cs3_access
         if access is not None and (kernel_id is None or kernel_id not in self):
             await access.ready()
+            await access.prepare(path or "")
             kwargs["env"] = access.kernel_env(kwargs.get("env"))
             if path is not None and access.mount_root:
                 folder = access.working_folder(path) or access.mount_root
@@ -184,3 +241,12 @@ class CS3KernelManager(AsyncMappingKernelManager):
         return await super()._async_start_kernel(kernel_id=kernel_id, path=path, **kwargs)
 
     start_kernel = _async_start_kernel
+
+
+def _write_private(target: Path, text: str) -> None:
+    """Replace ``target`` by ``text`` at once, readable by this user only (mode 0600)."""
+    fresh = target.with_suffix(".new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(fresh, target)
