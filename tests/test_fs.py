@@ -16,6 +16,7 @@ import uuid
 import fsspec
 import pandas as pd
 import pytest
+import xarray as xr
 from lockers import locker, signed_in, version_count
 from site_runner import sync_mkdir, sync_upload
 
@@ -288,6 +289,18 @@ def test_pandas_through_the_kernel_environment(site, home, monkeypatch, tmp_path
         assert back.equals(frame)
         with fsspec.open("cs3://tables/stations.csv", "rt") as f:
             assert f.readline().strip() == "station,temperature_c"
+        # xarray: a netCDF file written and opened again through cs3:// (scipy's engine
+        # reads from the file object; its bytes come in ranged reads or a spool).
+        dataset = xr.Dataset(
+            {"temperature_c": (("station",), frame.temperature_c.to_numpy())},
+            coords={"station": frame.station.to_numpy()},
+        )
+        with fsspec.open("cs3://tables/stations.nc", "wb") as out:
+            out.write(dataset.to_netcdf(engine="scipy"))
+        with fsspec.open("cs3://tables/stations.nc", "rb") as f:
+            with xr.open_dataset(f, engine="scipy") as opened:
+                assert opened.temperature_c.sel(station="ridge").item() == 1.2
+                assert opened.identical(dataset)
     finally:
         fsspec.filesystem("cs3").close()
         CS3FileSystem.clear_instance_cache()

@@ -110,9 +110,13 @@ def test_the_kernel_works_in_the_notebooks_folder_of_the_mount(lab):
         "df = pd.read_csv('measurements.csv')\n"
         "print(round(df.temperature_c.mean(), 2))\n"
         "df[df.station == 'north'].to_csv('north.csv', index=False)\n"
+        "import xarray as xr\n"  # netCDF by relative path too (scipy's engine maps the file)
+        "df.set_index('station').to_xarray().to_netcdf('stations.nc', engine='scipy')\n"
+        "with xr.open_dataset('stations.nc', engine='scipy') as ds:\n"
+        "    print(ds.temperature_c.sel(station='ridge').item())\n"
     )
     assert reply["status"] == "ok", stdout
-    assert stdout.strip() == "2.65"
+    assert stdout.strip().splitlines() == ["2.65", "1.2"]
     # The kernel's file is in the CS3 listing (the REST API's and the storage's).
     status, listing = server.request("GET", "api/contents/analysis")
     assert status == 200
