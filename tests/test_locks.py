@@ -136,6 +136,25 @@ async def test_a_save_while_the_last_tab_gives_the_lock_back_is_not_refused(jp_f
         assert (await locks_api(jp_fetch, "GET", path="nb.ipynb"))["locked"] is False
 
 
+async def test_a_write_that_read_the_lock_before_it_was_given_back_is_not_refused(
+    jp_fetch, jp_serverapp, site
+):
+    # The other order of the same race: the write read the file (with this session's
+    # native lock in it) before the last tab gave the lock back, and checks it after.
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab-1"})
+    contents = jp_serverapp.contents_manager
+    path = contents.cs3_path("nb.ipynb")
+    read_before = await contents.files.stat(path)
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab-1")
+    assert await contents.locks.write_lock_id(path, read_before) == ""
+    # A lock this server never held is still refused.
+    async with locker(site, "bob") as bob:
+        await bob.acquire(path, "bob-tab")
+        with pytest.raises(Locked):
+            await contents.locks.write_lock_id(path, await contents.files.stat(path))
+
+
 async def test_bad_lock_requests_get_clear_4xx(jp_fetch):
     await api(jp_fetch, "PUT", "nb.ipynb", NB)
     await api(jp_fetch, "PUT", "folder", {"type": "directory"})

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import posixpath
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -58,6 +58,7 @@ from .requests import EditRequests, requests_in
 log = logging.getLogger(__name__)
 RESERVATION_SECONDS = 60
 HIDDEN_PREFIXES = (marker_mod.PREFIX, request_mod.PREFIX)
+GIVEN_BACK_REMEMBERED = 1024
 
 
 # The metadata a folder listing must ask for to carry the lock state of its files: the
@@ -101,6 +102,9 @@ class LockService:
         self.requests = EditRequests(files)
         self._kinds: dict[str, str] = {}  # storage id -> NATIVE | MARKER
         self._sessions: dict[str, Session] = {}  # CS3 path -> session
+        # Lock ids this server gave back lately: a write that read the lock before it was
+        # given back is not refused as another session's (bounded: GIVEN_BACK_REMEMBERED).
+        self._given_back: OrderedDict[str, None] = OrderedDict()
         self._guards: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._me: tuple[Holder, UserId] | None = None
         # Why this server may not lock a CS3 path (None: it may), e.g. a file that another
@@ -252,6 +256,8 @@ class LockService:
             return ""
         if self.held_here(path, lock):
             return lock.lock_id
+        if lock.lock_id in self._given_back:
+            return ""  # read while this server was giving it back: the file is free now
         me, _ = await self.me()
         raise self.locked_error(path, lock, me)
 
@@ -399,7 +405,8 @@ class LockService:
     async def _give_back(self, path: str, session: Session) -> None:
         # The session is forgotten only once the storage has the lock back: a write that
         # arrives meanwhile (JupyterLab's first checkpoint of a tab closed right away) is
-        # still this session's own, not "another session's".
+        # still this session's own, not "another session's"; one that read the lock before
+        # and checks it after finds its id among those given back.
         me, user_id = await self.me()
         try:
             info = await self.files.stat(path)
@@ -408,11 +415,18 @@ class LockService:
             else:
                 lock = LockInfo(session.lock_id, me, session.since, None, MARKER)
                 await self.markers.release(path, lock)
+            self._remember_given_back(session.lock_id)
         except (NotFound, Conflict, Locked):
-            pass  # gone, expired or taken over already: nothing of ours to give back
+            # Gone, expired or taken over already: nothing of ours to give back.
+            self._remember_given_back(session.lock_id)
         finally:
             if self._sessions.get(path) is session:
                 del self._sessions[path]
+
+    def _remember_given_back(self, lock_id: str) -> None:
+        self._given_back[lock_id] = None
+        while len(self._given_back) > GIVEN_BACK_REMEMBERED:
+            self._given_back.popitem(last=False)
 
     def forget(self, path: str) -> None:
         """The file was deleted by its holder: the lock went with it."""
