@@ -13,70 +13,27 @@
 //   CS3LAB_TIMEOUT_MS      bound of every single wait (default 60000)
 // The server must run with --LabApp.expose_app_in_browser=True.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from './chromium.mjs';
-import { check, Failure, fileRow, waitInPage } from './lab.mjs';
+import {
+  check,
+  expectListed,
+  Failure,
+  logger,
+  openLab,
+  openNotebook,
+  runScenario,
+  timeoutMs,
+  waitForLab,
+  waitInPage
+} from './lab.mjs';
 
 const env = process.env;
 const LAB_URL = env.CS3LAB_LAB_URL;
-const TOKEN = env.CS3LAB_TOKEN ?? '';
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'demo.ipynb';
-const SHOTS =
-  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
 const EXPECT_USER = env.CS3LAB_EXPECT_USER;
-const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 60_000);
+const TIMEOUT = timeoutMs();
 const MARKER = `cs3lab-ui-${randomBytes(4).toString('hex')}`;
 
-const log = msg => console.log(`[edit-notebook] ${msg}`);
-
-/** Polls `fn(arg)` in the page until it is truthy; fails with `reason` after TIMEOUT. */
-
-async function screenshot(page, name) {
-  const file = join(SHOTS, name);
-  await page.screenshot({ path: file, timeout: TIMEOUT });
-  log(`screenshot ${file}`);
-}
-
-/** Loads (or, without url, reloads) JupyterLab; waits until it has started and restored. */
-async function openLab(page, url) {
-  await (url ? page.goto(url, { timeout: TIMEOUT }) : page.reload({ timeout: TIMEOUT }));
-  await waitInPage(page, 'JupyterLab did not start', () => window.jupyterapp !== undefined);
-  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
-}
-
-/** The file browser row of `name` in the current folder. */
-
-async function expectListed(page, name) {
-  try {
-    await fileRow(page, name).waitFor({ state: 'visible', timeout: TIMEOUT });
-  } catch {
-    const listed = await page.locator('.jp-DirListing-itemText').allInnerTexts();
-    throw new Failure(`the file browser does not list ${name}; it lists: ${listed.join(', ')}`);
-  }
-}
-
-/** Opens `name` by double-clicking it; resolves when its document is loaded and current. */
-async function openNotebook(page, name) {
-  await fileRow(page, name).dblclick({ timeout: TIMEOUT });
-  await waitInPage(
-    page,
-    `${name} did not open`,
-    path => {
-      const widget = window.jupyterapp.shell.currentWidget;
-      return widget?.context?.path === path && widget.context.isReady;
-    },
-    name
-  );
-  // Let the kernel connect first: its language_info would dirty the notebook after a save.
-  await waitInPage(page, `the kernel of ${name} did not become idle`, () => {
-    const sessionContext = window.jupyterapp.shell.currentWidget.sessionContext;
-    const kernel = sessionContext.session?.kernel;
-    return sessionContext.isReady && (!kernel || kernel.status === 'idle');
-  });
-  return page.locator('.jp-NotebookPanel:visible .jp-Notebook .jp-Cell').first();
-}
+const log = logger('edit-notebook');
 
 async function checkStatusItem(page) {
   const item = page.locator('.cs3lab-StatusItem');
@@ -96,16 +53,13 @@ async function checkStatusItem(page) {
   check(text.includes(EXPECT_USER), `status bar shows "${text}", not user "${EXPECT_USER}"`);
 }
 
-async function run(page) {
-  const url = new URL(LAB_URL);
-  url.searchParams.set('token', TOKEN);
-  url.searchParams.set('reset', ''); // start from a clean workspace
-
+/** The scenario; resolves to what PASS says. */
+async function run({ page }, shot) {
   log(`opening ${LAB_URL}`);
-  await openLab(page, url.href);
+  await openLab(page, LAB_URL, env.CS3LAB_TOKEN, TIMEOUT); // a clean workspace
   await expectListed(page, NOTEBOOK);
   await checkStatusItem(page);
-  await screenshot(page, 'after-load.png');
+  await shot(page, 'after-load');
 
   log(`opening ${NOTEBOOK} and typing ${MARKER}`);
   const cell = await openNotebook(page, NOTEBOOK);
@@ -130,10 +84,11 @@ async function run(page) {
     'the notebook is still dirty after docmanager:save',
     () => window.jupyterapp.shell.currentWidget.context.model.dirty === false
   );
-  await screenshot(page, 'after-save.png');
+  await shot(page, 'after-save');
 
   log('reloading the page and opening the notebook again');
-  await openLab(page);
+  await page.reload({ timeout: TIMEOUT });
+  await waitForLab(page, TIMEOUT);
   await expectListed(page, NOTEBOOK);
   const reopened = await openNotebook(page, NOTEBOOK);
   try {
@@ -142,47 +97,15 @@ async function run(page) {
     const source = await reopened.innerText().catch(() => '<no cell>');
     throw new Failure(`after reload the first cell lacks ${MARKER}; it shows:\n${source}`);
   }
-  await screenshot(page, 'after-reopen.png');
+  await shot(page, 'after-reopen');
+  return `${NOTEBOOK} keeps ${MARKER} across save and reload`;
 }
 
-async function main() {
-  if (!LAB_URL) {
-    console.error('FAIL: CS3LAB_LAB_URL is not set (e.g. http://127.0.0.1:8899/lab)');
-    process.exit(1);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL: the whole test took longer than ${10 * TIMEOUT} ms`);
-    process.exit(1);
-  }, 10 * TIMEOUT);
-  const { context, profile } = await launchChromium({
-    timeout: TIMEOUT,
-    viewport: { width: 1280, height: 800 }
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const pageErrors = [];
-  page.on('pageerror', error => pageErrors.push(error.message));
-  let code = 0;
-  try {
-    await run(page);
-    log(`PASS: ${NOTEBOOK} keeps ${MARKER} across save and reload`);
-  } catch (error) {
-    code = 1;
-    const reason = error instanceof Failure ? error.message : error.stack;
-    console.error(`FAIL: ${reason}`);
-    if (pageErrors.length) {
-      console.error(`page errors:\n  ${pageErrors.join('\n  ')}`);
-    }
-    await screenshot(page, 'failure.png').catch(e => console.error(`no screenshot: ${e}`));
-  } finally {
-    await context.close().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-    clearTimeout(watchdog);
-  }
-  process.exit(code);
-}
-
-main().catch(error => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
-});
+process.exit(
+  await runScenario({
+    tag: 'edit-notebook',
+    shots: '',
+    required: ['CS3LAB_LAB_URL'],
+    run
+  })
+);

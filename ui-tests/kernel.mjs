@@ -12,36 +12,29 @@
 //   CS3LAB_SCREENSHOT_DIR  where the PNGs go (default ui-tests/test-results)
 //   CS3LAB_TIMEOUT_MS      bound of every single wait (default 60000)
 // The server must run with --LabApp.expose_app_in_browser=True.
-import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from './chromium.mjs';
-import { check, Failure, fileRow, logger, waitInPage } from './lab.mjs';
+import {
+  check,
+  expectListed,
+  Failure,
+  fileRow,
+  logger,
+  openLab,
+  runScenario,
+  timeoutMs,
+  waitInPage
+} from './lab.mjs';
 
 const env = process.env;
 const LAB_URL = env.CS3LAB_LAB_URL;
-const TOKEN = env.CS3LAB_TOKEN ?? '';
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'analysis/station-summary.ipynb';
 const PLOT = env.CS3LAB_PLOT || 'temperature.png';
-const SHOTS =
-  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
-const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 60_000);
+const TIMEOUT = timeoutMs();
 const log = logger('kernel');
 
-async function screenshot(page, name) {
-  const file = join(SHOTS, name);
-  await page.screenshot({ path: file, timeout: TIMEOUT });
-  log(`screenshot ${file}`);
-}
-
-async function run(page) {
-  const url = new URL(LAB_URL);
-  url.searchParams.set('token', TOKEN);
-  url.searchParams.set('reset', '');
+/** The scenario; resolves to what PASS says. */
+async function run({ page }, shot) {
   log(`opening ${LAB_URL}`);
-  await page.goto(url.href, { timeout: TIMEOUT });
-  await waitInPage(page, 'JupyterLab did not start', () => window.jupyterapp !== undefined);
-  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
+  await openLab(page, LAB_URL, env.CS3LAB_TOKEN, TIMEOUT);
 
   const folder = NOTEBOOK.includes('/') ? NOTEBOOK.slice(0, NOTEBOOK.lastIndexOf('/')) : '';
   log(`opening ${NOTEBOOK}`);
@@ -90,54 +83,18 @@ async function run(page) {
 
   log(`waiting for ${PLOT} in the file browser`);
   await page.evaluate(() => window.jupyterapp.commands.execute('filebrowser:refresh'));
-  try {
-    await fileRow(page, PLOT).waitFor({ state: 'visible', timeout: TIMEOUT });
-  } catch {
-    const listed = await page.locator('.jp-DirListing-itemText').allInnerTexts();
-    throw new Failure(`the file browser does not list ${PLOT}; it lists: ${listed.join(', ')}`);
-  }
+  await expectListed(page, PLOT, TIMEOUT);
   await fileRow(page, PLOT).click();
-  // JupyterLab's "get notified about news?" toast would cover the plot's corner.
-  const no = page.locator('.jp-Notification-Toast button', { hasText: /^No$/ });
-  if (await no.isVisible().catch(() => false)) {
-    await no.click().catch(() => {});
-  }
   await image.scrollIntoViewIfNeeded();
-  await screenshot(page, 'kernel-plot.png');
+  await shot(page, 'plot'); // without the Jupyter news toast over the plot's corner
+  return `${NOTEBOOK} read its data by relative path and saved ${PLOT} beside it`;
 }
 
-async function main() {
-  if (!LAB_URL) {
-    console.error('FAIL: CS3LAB_LAB_URL is not set (e.g. http://127.0.0.1:8899/lab)');
-    process.exit(1);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL: the whole test took longer than ${10 * TIMEOUT} ms`);
-    process.exit(1);
-  }, 10 * TIMEOUT);
-  const { context, profile } = await launchChromium({
-    timeout: TIMEOUT,
-    viewport: { width: 1280, height: 860 }
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  let code = 0;
-  try {
-    await run(page);
-    log(`PASS: ${NOTEBOOK} read its data by relative path and saved ${PLOT} beside it`);
-  } catch (error) {
-    code = 1;
-    console.error(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-    await screenshot(page, 'kernel-failure.png').catch(e => console.error(`no screenshot: ${e}`));
-  } finally {
-    await context.close().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-    clearTimeout(watchdog);
-  }
-  process.exit(code);
-}
-
-main().catch(error => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
-});
+process.exit(
+  await runScenario({
+    tag: 'kernel',
+    required: ['CS3LAB_LAB_URL'],
+    viewport: { width: 1280, height: 860 },
+    run
+  })
+);
