@@ -21,20 +21,23 @@
 //   CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS     browser binary; bound of every single wait (60000)
 // Both servers must run with --LabApp.expose_app_in_browser=True.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { check, Failure, fileRow, logger, waitInPage } from './lab.mjs';
+import {
+  api,
+  check,
+  fileRow,
+  logger,
+  openLab,
+  openNotebook,
+  runScenario,
+  timeoutMs,
+  waitInPage
+} from './lab.mjs';
 
 const env = process.env;
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'shared.ipynb';
 const SCROLL_CELL = Number(env.CS3LAB_SCROLL_CELL || 20);
 const EXPIRY_MS = 1000 * Number(env.CS3LAB_EXPIRY_SECONDS || 10);
-const SHOTS =
-  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
-const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 60_000);
+const TIMEOUT = timeoutMs();
 const TAG = randomBytes(3).toString('hex');
 const MARKERS = {
   ignored: `bob-readonly-${TAG}`,
@@ -43,46 +46,6 @@ const MARKERS = {
 };
 
 const log = logger('locks');
-
-async function screenshot(page, name) {
-  // JupyterLab asks whether to fetch Jupyter news: answer No (it covers the other toasts).
-  const news = page.locator('.Toastify__toast', { hasText: 'official Jupyter news' });
-  if (await news.isVisible()) {
-    await news.getByRole('button', { name: 'No', exact: true }).click({ timeout: TIMEOUT });
-    await news.waitFor({ state: 'hidden', timeout: TIMEOUT }).catch(() => {});
-  }
-  const file = join(SHOTS, `locks-${name}.png`);
-  await page.screenshot({ path: file, timeout: TIMEOUT });
-  log(`screenshot ${file}`);
-}
-
-async function openLab(page, base, token) {
-  const url = new URL(base);
-  url.searchParams.set('token', token);
-  url.searchParams.set('reset', '');
-  await page.goto(url.href, { timeout: TIMEOUT });
-  await waitInPage(page, 'JupyterLab did not start', () => window.jupyterapp !== undefined);
-  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
-}
-
-/** Opens the notebook from the file browser; waits until it is loaded and its kernel idle. */
-async function openNotebook(page, name) {
-  await fileRow(page, name).dblclick({ timeout: TIMEOUT });
-  await waitInPage(
-    page,
-    `${name} did not open`,
-    path => {
-      const widget = window.jupyterapp.shell.currentWidget;
-      return widget?.context?.path === path && widget.context.isReady;
-    },
-    name
-  );
-  await waitInPage(page, `the kernel of ${name} did not become idle`, () => {
-    const sessionContext = window.jupyterapp.shell.currentWidget.sessionContext;
-    const kernel = sessionContext.session?.kernel;
-    return sessionContext.isReady && (!kernel || kernel.status === 'idle');
-  });
-}
 
 /** Waits until the current document's lock mode (data-cs3lab-lock-mode) is `mode`. */
 async function waitMode(page, who, mode, timeout = TIMEOUT) {
@@ -141,34 +104,33 @@ async function typeInCell(page, index, text) {
   await page.keyboard.type(text);
 }
 
-async function storedNotebook(base, token) {
-  const url = new URL(`api/contents/${encodeURIComponent(NOTEBOOK)}`, base.replace(/lab\/?$/, ''));
-  const response = await fetch(url, { headers: { Authorization: `token ${token}` } });
-  check(response.ok, `GET ${url} answered ${response.status}`);
-  return (await response.json()).content;
+/** The notebook as alice's server has it stored. */
+async function storedNotebook() {
+  const request = api(env.CS3LAB_ALICE_URL, env.CS3LAB_ALICE_TOKEN ?? '');
+  return (await request('GET', `api/contents/${encodeURIComponent(NOTEBOOK)}`)).content;
 }
 
 const toast = (page, text) => page.locator('.Toastify__toast', { hasText: text }).first();
 
-async function run(alice, bob, servers) {
+async function run({ alice, bob }, shot) {
   // 1. alice opens the notebook and holds its lock.
   log(`alice opens ${NOTEBOOK}`);
-  await openLab(alice, servers.alice.url, servers.alice.token);
+  await openLab(alice, env.CS3LAB_ALICE_URL, env.CS3LAB_ALICE_TOKEN, TIMEOUT);
   await openNotebook(alice, NOTEBOOK);
   await waitMode(alice, 'alice', 'editing');
   check(!(await banner(alice).isVisible()), 'alice (the holder) sees a lock banner');
-  await screenshot(alice, '1-alice-holds');
+  await shot(alice, '1-alice-holds');
 
   // 2. bob: the badge, the banner, typing changes nothing.
   log('bob opens JupyterLab: the badge on the notebook');
-  await openLab(bob, servers.bob.url, servers.bob.token);
+  await openLab(bob, env.CS3LAB_BOB_URL, env.CS3LAB_BOB_TOKEN, TIMEOUT);
   const badge = fileRow(bob, NOTEBOOK).locator('.cs3lab-LockBadge');
   await badge.waitFor({ state: 'visible', timeout: TIMEOUT });
   const badgeTitle = await badge.getAttribute('title');
   log(`badge title: ${badgeTitle}`);
   check(/^Locked by Alice Anders \(site-a\) since /.test(badgeTitle), `badge title: ${badgeTitle}`);
   await badge.hover();
-  await screenshot(bob, '2-bob-badge');
+  await shot(bob, '2-bob-badge');
 
   log('bob opens the notebook: read-only, with the banner');
   await openNotebook(bob, NOTEBOOK);
@@ -177,7 +139,7 @@ async function run(alice, bob, servers) {
   const bannerText = await banner(bob).innerText();
   log(`bob's banner: ${bannerText.replace(/\n/g, ' | ')}`);
   check(/Alice Anders \(site-a\) is editing this since/.test(bannerText), `banner: ${bannerText}`);
-  await screenshot(bob, '3-bob-readonly');
+  await shot(bob, '3-bob-readonly');
   const before = await notebookState(bob);
   check(
     before.readOnlyCells === before.count,
@@ -204,12 +166,12 @@ async function run(alice, bob, servers) {
   check(!after.dirty, "bob's read-only notebook is dirty");
   const rendered = await bob.locator('.jp-NotebookPanel:visible .jp-Cell').first().innerText();
   check(!rendered.includes(MARKERS.ignored), `bob's first cell shows ${MARKERS.ignored}`);
-  const stored = await storedNotebook(servers.alice.url, servers.alice.token);
+  const stored = await storedNotebook();
   check(
     !JSON.stringify(stored).includes(MARKERS.ignored),
     'the stored notebook has what bob typed read-only'
   );
-  await screenshot(bob, '3b-bob-typed-nothing');
+  await shot(bob, '3b-bob-typed-nothing');
 
   // 3. Request edit, hand-over.
   log('bob requests edit');
@@ -219,13 +181,13 @@ async function run(alice, bob, servers) {
     /request to edit is pending/.test(await banner(bob).innerText()),
     'no "pending" in the banner'
   );
-  await screenshot(bob, '4-bob-requested');
+  await shot(bob, '4-bob-requested');
 
   log('alice is asked');
   const request = toast(alice, 'Bob Berger (site-a) asks to edit');
   await request.waitFor({ state: 'visible', timeout: 15_000 });
   await alice.waitForTimeout(1000); // the toast slides in
-  await screenshot(alice, '5-alice-asked');
+  await shot(alice, '5-alice-asked');
   await request.getByRole('button', { name: 'Hand over', exact: true }).click({ timeout: TIMEOUT });
   await waitMode(alice, 'alice', 'readonly');
 
@@ -234,7 +196,7 @@ async function run(alice, bob, servers) {
   await waitMode(bob, 'bob', 'editing', 15_000);
   await bob.waitForTimeout(1000);
   check(!(await banner(bob).isVisible()), 'bob still sees the banner after the hand-over');
-  await screenshot(bob, '6-bob-got-lock');
+  await shot(bob, '6-bob-got-lock');
   await banner(alice).waitFor({ state: 'visible', timeout: TIMEOUT });
   await waitInPage(alice, "alice's banner does not name Bob", () =>
     /Bob Berger \(site-a\) is editing this/.test(
@@ -242,7 +204,7 @@ async function run(alice, bob, servers) {
         ?.textContent ?? ''
     )
   );
-  await screenshot(alice, '7-alice-readonly');
+  await shot(alice, '7-alice-readonly');
 
   // 4. bob edits and saves; alice's view follows without losing its place.
   const offset = await scrollToCell(alice, SCROLL_CELL);
@@ -277,14 +239,14 @@ async function run(alice, bob, servers) {
   await alice
     .locator('.jp-NotebookPanel:visible .jp-Cell', { hasText: MARKERS.bob })
     .waitFor({ state: 'visible', timeout: TIMEOUT });
-  await screenshot(alice, '8-alice-follows');
+  await shot(alice, '8-alice-follows');
 
   // 5. bob vanishes; the lock expires; alice takes it.
   log("bob's browser goes offline: his heartbeats stop");
   await bob.context().setOffline(true);
   await bannerButton(alice, 'edit-now').waitFor({ state: 'visible', timeout: EXPIRY_MS + 20_000 });
   log(`alice's banner: ${(await banner(alice).innerText()).replace(/\n/g, ' | ')}`);
-  await screenshot(alice, '9-alice-edit-now');
+  await shot(alice, '9-alice-edit-now');
   await bannerButton(alice, 'edit-now').click({ timeout: TIMEOUT });
   await waitMode(alice, 'alice', 'editing');
   check(!(await banner(alice).isVisible()), 'alice still sees the banner after Edit now');
@@ -300,7 +262,7 @@ async function run(alice, bob, servers) {
     "alice's save did not finish",
     () => !window.jupyterapp.shell.currentWidget.context.model.dirty
   );
-  await screenshot(alice, '10-alice-edits');
+  await shot(alice, '10-alice-edits');
 
   log('bob comes back online: he is told he lost the lock');
   await bob.context().setOffline(false);
@@ -323,78 +285,36 @@ async function run(alice, bob, servers) {
     MARKERS.alice
   );
   await bob.waitForTimeout(1000);
-  await screenshot(bob, '11-bob-lost');
+  await shot(bob, '11-bob-lost');
   log('alice closes her tab: the lock is released on pagehide');
   await alice.close({ runBeforeUnload: true });
   log(`markers: ignored=${MARKERS.ignored} bob=${MARKERS.bob} alice=${MARKERS.alice}`);
 }
 
-async function main() {
-  const servers = {
-    alice: { url: env.CS3LAB_ALICE_URL, token: env.CS3LAB_ALICE_TOKEN ?? '' },
-    bob: { url: env.CS3LAB_BOB_URL, token: env.CS3LAB_BOB_TOKEN ?? '' }
-  };
-  if (!servers.alice.url || !servers.bob.url) {
-    console.error('FAIL: set CS3LAB_ALICE_URL and CS3LAB_BOB_URL');
-    process.exit(1);
+/** Prints each user's lock mode, banner and dirty flag at the failure. */
+async function printLockState(pages) {
+  for (const [who, page] of Object.entries(pages)) {
+    const state = await page
+      .evaluate(() => {
+        const widget = window.jupyterapp.shell.currentWidget;
+        const banner = widget?.node.querySelector('.cs3lab-LockBanner');
+        return {
+          mode: widget?.node.dataset.cs3labLockMode,
+          banner: banner ? `${banner.classList} ${banner.textContent}` : null,
+          dirty: widget?.context?.model.dirty
+        };
+      })
+      .catch(e => String(e));
+    console.error(`${who} at failure: ${JSON.stringify(state)}`);
   }
-  mkdirSync(SHOTS, { recursive: true });
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL: the whole test took longer than ${10 * TIMEOUT} ms`);
-    process.exit(1);
-  }, 10 * TIMEOUT);
-  const browser = await chromium.launch({
-    executablePath: env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    timeout: TIMEOUT,
-    args: CHROMIUM_ARGS
-  });
-  const viewport = { width: 1280, height: 800 };
-  const pages = {};
-  const errors = [];
-  for (const who of ['alice', 'bob']) {
-    const context = await browser.newContext({ viewport });
-    pages[who] = await context.newPage();
-    pages[who].on('pageerror', error => errors.push(`${who}: ${error.message}`));
-    pages[who].on('console', message => {
-      if (message.type() === 'error' || message.text().includes('cs3lab')) {
-        errors.push(`${who} console.${message.type()}: ${message.text()}`);
-      }
-    });
-  }
-  let code = 0;
-  try {
-    await run(pages.alice, pages.bob, servers);
-    log('PASS');
-  } catch (error) {
-    code = 1;
-    console.error(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-    if (errors.length) console.error(`page errors:\n  ${errors.join('\n  ')}`);
-    for (const who of ['alice', 'bob']) {
-      const state = await pages[who]
-        .evaluate(() => {
-          const widget = window.jupyterapp.shell.currentWidget;
-          const banner = widget?.node.querySelector('.cs3lab-LockBanner');
-          return {
-            mode: widget?.node.dataset.cs3labLockMode,
-            banner: banner ? `${banner.classList} ${banner.textContent}` : null,
-            dirty: widget?.context?.model.dirty
-          };
-        })
-        .catch(e => String(e));
-      console.error(`${who} at failure: ${JSON.stringify(state)}`);
-      await screenshot(pages[who], `failure-${who}`).catch(e =>
-        console.error(`no screenshot: ${e}`)
-      );
-    }
-  } finally {
-    await browser.close().catch(() => {});
-    clearTimeout(watchdog);
-  }
-  process.exit(code);
 }
 
-main().catch(error => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
-});
+process.exit(
+  await runScenario({
+    tag: 'locks',
+    required: ['CS3LAB_ALICE_URL', 'CS3LAB_BOB_URL'],
+    pages: ['alice', 'bob'],
+    run,
+    onFailure: printLockState
+  })
+);

@@ -12,38 +12,26 @@
 // CS3LAB_SCREENSHOT_DIR, CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS (60000).
 // The server must run with --LabApp.expose_app_in_browser=True.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { check, Failure, fileRow, logger, waitInPage } from './lab.mjs';
+import {
+  api,
+  check,
+  fileRow,
+  logger,
+  openLab,
+  runScenario,
+  timeoutMs,
+  waitForDocument,
+  waitInPage
+} from './lab.mjs';
 
 const env = process.env;
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'analysis.ipynb';
-const SHOTS =
-  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
-const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 60_000);
+const TIMEOUT = timeoutMs();
 const TAG = randomBytes(3).toString('hex');
 const LINES = { original: `threshold_orig_${TAG}`, copy: `threshold_copy_${TAG}` };
 const CELL = 2; // the cell changed on both sides
 
 const log = logger('merge');
-
-async function screenshot(page, name) {
-  const news = page.locator('.Toastify__toast', { hasText: 'official Jupyter news' });
-  const dialogOpen = await page.locator('.jp-Dialog').isVisible();
-  if (!dialogOpen && (await news.isVisible())) {
-    await news
-      .getByRole('button', { name: 'No', exact: true })
-      .click({ timeout: 5000 })
-      .catch(() => {});
-    await news.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
-  }
-  const file = join(SHOTS, `merge-${name}.png`);
-  await page.screenshot({ path: file, timeout: TIMEOUT });
-  log(`screenshot ${file}`);
-}
 
 /** Right-click `name` in the file browser and run the context menu's `label`. */
 async function contextMenu(page, name, label) {
@@ -54,20 +42,6 @@ async function contextMenu(page, name, label) {
     .locator('.lm-Menu-item', { hasText: new RegExp(`^${label}$`) })
     .first()
     .click({ timeout: TIMEOUT });
-}
-
-function api(base, token) {
-  const root = base.replace(/lab\/?$/, '');
-  return async (method, path, body) => {
-    const response = await fetch(new URL(path, root), {
-      method,
-      headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    });
-    const text = await response.text();
-    check(response.ok, `${method} ${path} answered ${response.status}: ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
 }
 
 /** Replace the first line of cell CELL of the stored notebook `path` by `line`. */
@@ -92,14 +66,9 @@ async function closeAll(page) {
   await page.waitForTimeout(500);
 }
 
-async function run(page, server) {
-  const request = api(server.url, server.token);
-  const url = new URL(server.url);
-  url.searchParams.set('token', server.token);
-  url.searchParams.set('reset', '');
-  await page.goto(url.href, { timeout: TIMEOUT });
-  await waitInPage(page, 'JupyterLab did not start', () => window.jupyterapp !== undefined);
-  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
+async function run({ page }, shot) {
+  const request = api(env.CS3LAB_URL, env.CS3LAB_TOKEN ?? '');
+  await openLab(page, env.CS3LAB_URL, env.CS3LAB_TOKEN, TIMEOUT);
 
   // 1. Make a copy from the context menu: the folder dialog, then the copy opens.
   log(`"Make a copy" of ${NOTEBOOK}`);
@@ -108,18 +77,10 @@ async function run(page, server) {
   await dialog.waitFor({ state: 'visible', timeout: TIMEOUT });
   const folder = await dialog.locator('input.cs3lab-CopyDialog-folder').inputValue();
   log(`copy dialog, folder "${folder}"`);
-  await screenshot(page, '0-copy-dialog');
+  await shot(page, '0-copy-dialog');
   await dialog.getByRole('button', { name: 'Copy', exact: true }).click({ timeout: TIMEOUT });
   const copy = NOTEBOOK.replace(/\.ipynb$/, '-copy.ipynb');
-  await waitInPage(
-    page,
-    `the copy ${copy} did not open`,
-    path => {
-      const widget = window.jupyterapp.shell.currentWidget;
-      return widget?.context?.path === path && widget.context.isReady;
-    },
-    copy
-  );
+  await waitForDocument(page, copy, `the copy ${copy} did not open`);
   log(`the copy ${copy} is open; closing it`);
   await closeAll(page);
   const info = await request('GET', `cs3lab/api/copies?path=${encodeURIComponent(copy)}`);
@@ -147,7 +108,7 @@ async function run(page, server) {
     `diff: ${diffText.slice(0, 500)}`
   );
   await page.waitForTimeout(500);
-  await screenshot(page, 'diff');
+  await shot(page, 'diff');
 
   // 4. The versions of the original.
   await closeAll(page);
@@ -155,12 +116,12 @@ async function run(page, server) {
   const rows = page.locator('.cs3lab-Versions:visible tr[data-cs3lab-version]');
   await rows.first().waitFor({ state: 'visible', timeout: TIMEOUT });
   log(`versions panel: ${await rows.count()} versions`);
-  await screenshot(page, 'versions');
+  await shot(page, 'versions');
   // A version against the current file, from the panel.
   await rows.first().locator('button[data-cs3lab-action="diff"]').click({ timeout: TIMEOUT });
   await page.locator('.cs3lab-DiffView:visible').waitFor({ state: 'visible', timeout: TIMEOUT });
   await page.waitForTimeout(800);
-  await screenshot(page, 'version-diff');
+  await shot(page, 'version-diff');
 
   // 5. Merge into original: the conflict in nbdime's merge view.
   await closeAll(page);
@@ -172,7 +133,7 @@ async function run(page, server) {
   log(`merge view: ${message}`);
   check(/1 conflict/.test(message), `merge view message: ${message}`);
   await page.waitForTimeout(800);
-  await screenshot(page, 'view');
+  await shot(page, 'view');
 
   // Pick the copy's side (the right editor's picker) of the conflicted cell.
   const resolved = () =>
@@ -194,7 +155,7 @@ async function run(page, server) {
     merged.includes(LINES.copy) && !merged.includes(LINES.original),
     `picking the copy's side gave ${JSON.stringify(merged)}`
   );
-  await screenshot(page, 'view-resolved');
+  await shot(page, 'view-resolved');
 
   await page
     .locator(
@@ -210,51 +171,16 @@ async function run(page, server) {
     'the merge view did not close',
     () => !document.querySelector('.cs3lab-MergeView')
   );
-  await screenshot(page, 'saved');
+  await shot(page, 'saved');
   log(`copy=${copy} original-line=${LINES.original} copy-line=${LINES.copy}`);
 }
 
-async function main() {
-  const server = { url: env.CS3LAB_URL, token: env.CS3LAB_TOKEN ?? '' };
-  if (!server.url) {
-    console.error('FAIL: set CS3LAB_URL');
-    process.exit(1);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL: the whole test took longer than ${5 * TIMEOUT} ms`);
-    process.exit(1);
-  }, 5 * TIMEOUT);
-  const browser = await chromium.launch({
-    executablePath: env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    timeout: TIMEOUT,
-    args: CHROMIUM_ARGS
-  });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', error => errors.push(`${error.message}`));
-  page.on('console', message => {
-    if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
-  });
-  let code = 0;
-  try {
-    await run(page, server);
-    log('PASS');
-  } catch (error) {
-    code = 1;
-    console.error(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-    if (errors.length) console.error(`page errors:\n  ${errors.join('\n  ')}`);
-    await screenshot(page, 'failure').catch(e => console.error(`no screenshot: ${e}`));
-  } finally {
-    await browser.close().catch(() => {});
-    clearTimeout(watchdog);
-  }
-  process.exit(code);
-}
-
-main().catch(error => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
-});
+process.exit(
+  await runScenario({
+    tag: 'merge',
+    required: ['CS3LAB_URL'],
+    viewport: { width: 1400, height: 900 },
+    watchdog: 5 * TIMEOUT,
+    run
+  })
+);
