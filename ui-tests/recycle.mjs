@@ -9,28 +9,14 @@
 //
 // Environment: CS3LAB_URL, CS3LAB_TOKEN, CS3LAB_FOLDER, CS3LAB_NOTEBOOK,
 // CS3LAB_SCREENSHOT_DIR, CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { check, dismissNews, Failure, fileRow, logger, openLab } from './lab.mjs';
+import { check, fileRow, logger, openLab, runScenario, timeoutMs } from './lab.mjs';
 
 const env = process.env;
 const FOLDER = env.CS3LAB_FOLDER;
 const NOTEBOOK = env.CS3LAB_NOTEBOOK;
-const RESTORED = NOTEBOOK.replace(/\.ipynb$/, ' (restored).ipynb');
-const SHOTS =
-  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
-const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 30_000);
+const RESTORED = NOTEBOOK?.replace(/\.ipynb$/, ' (restored).ipynb');
+const TIMEOUT = timeoutMs(30_000);
 const log = logger('recycle');
-
-async function screenshot(page, name) {
-  await dismissNews(page, 0, TIMEOUT);
-  const file = join(SHOTS, `recycle-${name}.png`);
-  await page.screenshot({ path: file, timeout: TIMEOUT });
-  log(`screenshot ${file}`);
-}
 
 async function menu(page, label) {
   await page
@@ -39,7 +25,7 @@ async function menu(page, label) {
     .click({ timeout: TIMEOUT });
 }
 
-async function run(page) {
+async function run({ page }, shot) {
   await openLab(page, env.CS3LAB_URL, env.CS3LAB_TOKEN, TIMEOUT);
   log('lab started');
 
@@ -66,11 +52,11 @@ async function run(page) {
     copy.waitFor({ timeout: 4 * TIMEOUT }).then(() => 'copy')
   ]);
   if (first === 'progress') {
-    await screenshot(page, '1-copy-progress');
+    await shot(page, '1-copy-progress');
     log('a progress notification showed while the folder was copied');
   }
   await copy.waitFor({ timeout: 4 * TIMEOUT });
-  await screenshot(page, '2-folder-copied');
+  await shot(page, '2-folder-copied');
   const events = await page.evaluate(() => window.__cs3labCopyEvents.map(e => e.state));
   log(`copy events seen by the page: ${events.join(', ') || 'none'}`);
   log(`${FOLDER}-Copy1 is in the file browser (${first} first)`);
@@ -87,7 +73,7 @@ async function run(page) {
     text.includes('recycle bin'),
     `the delete dialog does not mention the recycle bin: ${text}`
   );
-  await screenshot(page, '3-delete-dialog');
+  await shot(page, '3-delete-dialog');
   await dialog.getByRole('button', { name: 'Move to Trash' }).click({ timeout: TIMEOUT });
   await notebook.waitFor({ state: 'detached', timeout: TIMEOUT });
   log(`${NOTEBOOK} deleted`);
@@ -116,7 +102,7 @@ async function run(page) {
     (await item.locator('.cs3lab-Recycle-size').textContent()).trim() !== '',
     'the deleted notebook has no size'
   );
-  await screenshot(page, '4-recycle-bin');
+  await shot(page, '4-recycle-bin');
   await item.locator('.cs3lab-Recycle-restore').click({ timeout: TIMEOUT });
   const conflict = page.locator('.jp-Dialog .cs3lab-Recycle-conflict');
   await conflict.waitFor({ timeout: TIMEOUT });
@@ -126,40 +112,20 @@ async function run(page) {
     (await conflict.textContent()).includes('exists again'),
     'the conflict dialog does not say the name is taken'
   );
-  await screenshot(page, '5-restore-conflict');
+  await shot(page, '5-restore-conflict');
   await page.locator('.jp-Dialog').getByRole('button', { name: 'Restore here' }).click();
   await item.waitFor({ state: 'detached', timeout: TIMEOUT });
   await fileRow(page, RESTORED).waitFor({ timeout: TIMEOUT });
   await panel.locator('.cs3lab-Recycle-status', { hasText: 'Restored' }).waitFor();
-  await screenshot(page, '6-restored');
+  await shot(page, '6-restored');
   log(`restored as ${RESTORED}`);
 }
 
-async function main() {
-  mkdirSync(SHOTS, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
+process.exit(
+  await runScenario({
+    tag: 'recycle',
+    required: ['CS3LAB_URL', 'CS3LAB_FOLDER', 'CS3LAB_NOTEBOOK'],
     timeout: TIMEOUT,
-    args: CHROMIUM_ARGS
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', error => errors.push(error.message));
-  let code = 0;
-  try {
-    await run(page);
-    log('PASS');
-  } catch (error) {
-    code = 1;
-    console.error(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-    if (errors.length) console.error(`page errors:\n  ${errors.join('\n  ')}`);
-    await screenshot(page, 'failure').catch(e => console.error(`${e}`));
-  } finally {
-    await browser.close().catch(() => {});
-  }
-  process.exit(code);
-}
-
-await main();
+    run
+  })
+);

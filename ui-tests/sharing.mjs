@@ -10,29 +10,15 @@
 //
 // Environment: CS3LAB_ALICE_URL/_TOKEN, CS3LAB_BOB_URL/_TOKEN, CS3LAB_FOLDER (in alice's root),
 // CS3LAB_PASSWORD, CS3LAB_SCREENSHOT_DIR, CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { check, dismissNews, Failure, fileRow, logger, openLab } from './lab.mjs';
+import { check, fileRow, logger, openLab, runScenario, timeoutMs } from './lab.mjs';
 
 const env = process.env;
 const FOLDER = env.CS3LAB_FOLDER;
 const PASSWORD = env.CS3LAB_PASSWORD || 'secret-pw-1';
-const SHOTS =
-  env.CS3LAB_SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'test-results');
-const TIMEOUT = Number(env.CS3LAB_TIMEOUT_MS || 30_000);
+const TIMEOUT = timeoutMs(30_000);
 const log = logger('sharing');
 
-async function screenshot(page, name) {
-  await dismissNews(page, 0, TIMEOUT);
-  const file = join(SHOTS, `sharing-${name}.png`);
-  await page.screenshot({ path: file, timeout: TIMEOUT });
-  log(`screenshot ${file}`);
-}
-
-async function run(alice, bob) {
+async function run({ alice, bob }, shot) {
   await Promise.all([
     openLab(alice, env.CS3LAB_ALICE_URL, env.CS3LAB_ALICE_TOKEN, TIMEOUT),
     openLab(bob, env.CS3LAB_BOB_URL, env.CS3LAB_BOB_TOKEN, TIMEOUT)
@@ -54,7 +40,7 @@ async function run(alice, bob) {
     (await suggestion.textContent()).includes('Bob Berger'),
     `the suggestion does not name Bob Berger: ${await suggestion.textContent()}`
   );
-  await screenshot(alice, '1-alice-finds-bob');
+  await shot(alice, '1-alice-finds-bob');
   await suggestion.click({ timeout: TIMEOUT });
   await dialog.locator('.cs3lab-Share-add .cs3lab-Share-role').selectOption('viewer');
   await dialog.locator('.cs3lab-Share-submit').click({ timeout: TIMEOUT });
@@ -65,7 +51,7 @@ async function run(alice, bob) {
     "bob's role in 'Who has access' is not viewer"
   );
   log('alice shared the folder with Bob Berger (viewer)');
-  await screenshot(alice, '2-alice-shared-with-bob');
+  await shot(alice, '2-alice-shared-with-bob');
 
   // 2. a public link with a password; copy it.
   await dialog.locator('.cs3lab-Share-newLink .cs3lab-Share-password').fill(PASSWORD);
@@ -83,7 +69,7 @@ async function run(alice, bob) {
   const copied = await alice.evaluate(() => navigator.clipboard.readText());
   check(copied === url, `the clipboard holds ${JSON.stringify(copied)}, not ${url}`);
   log(`link: ${url}`);
-  await screenshot(alice, '3-alice-link-copied');
+  await shot(alice, '3-alice-link-copied');
   await alice.locator('.jp-Dialog').getByRole('button', { name: 'Done' }).click();
   await alice.locator('.jp-Dialog').waitFor({ state: 'detached', timeout: TIMEOUT });
 
@@ -99,7 +85,7 @@ async function run(alice, bob) {
   log(`share: ${shareId}`);
   let state = await item.getAttribute('data-state');
   log(`bob sees the share from Alice Anders, state ${state}`);
-  await screenshot(bob, '4-bob-shared-with-me');
+  await shot(bob, '4-bob-shared-with-me');
   const byId = panel.locator(`.cs3lab-SharedPanel-item[data-share-id="${shareId}"]`);
   if (state === 'pending') {
     await byId.getByRole('button', { name: 'Accept' }).click({ timeout: TIMEOUT });
@@ -113,7 +99,7 @@ async function run(alice, bob) {
     await byId.getByRole('button', { name: 'Decline' }).waitFor({ timeout: TIMEOUT });
     log('the site accepted it for bob already');
   }
-  await screenshot(bob, '6-bob-accepted');
+  await shot(bob, '6-bob-accepted');
 
   // bob opens it: the file browser shows it in the root's "Shared with me" folder.
   await byId.getByRole('button', { name: 'Open' }).click({ timeout: TIMEOUT });
@@ -131,7 +117,7 @@ async function run(alice, bob) {
     { timeout: TIMEOUT }
   );
   log('bob sees the shared folder in his file browser');
-  await screenshot(bob, '6b-bob-opened-shared-folder');
+  await shot(bob, '6b-bob-opened-shared-folder');
 
   // "Shared by me" on alice's side, and the badge in her file browser.
   await alice.evaluate(() => window.jupyterapp.commands.execute('filebrowser:refresh'));
@@ -157,47 +143,25 @@ async function run(alice, bob) {
     .locator('.cs3lab-SharedPanel-mine li', { hasText: 'Bob Berger' })
     .waitFor({ timeout: TIMEOUT });
   await alicePanel.locator('.cs3lab-SharedPanel-mine li[data-link-id]').first().waitFor();
-  await screenshot(alice, '7-alice-shared-by-me-badge');
+  await shot(alice, '7-alice-shared-by-me-badge');
   log(`final state: ${state}`);
 }
 
-async function main() {
-  mkdirSync(SHOTS, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: env.CS3LAB_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    timeout: TIMEOUT,
-    args: CHROMIUM_ARGS
+/** Lets the page read and write the clipboard of its server's origin. */
+async function grantClipboard(context, who) {
+  const base = who === 'alice' ? env.CS3LAB_ALICE_URL : env.CS3LAB_BOB_URL;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: new URL(base).origin
   });
-  const viewport = { width: 1280, height: 800 };
-  const pages = {};
-  const errors = [];
-  for (const [who, base] of [
-    ['alice', env.CS3LAB_ALICE_URL],
-    ['bob', env.CS3LAB_BOB_URL]
-  ]) {
-    const context = await browser.newContext({ viewport });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
-      origin: new URL(base).origin
-    });
-    pages[who] = await context.newPage();
-    pages[who].on('pageerror', error => errors.push(`${who}: ${error.message}`));
-  }
-  let code = 0;
-  try {
-    await run(pages.alice, pages.bob);
-    log('PASS');
-  } catch (error) {
-    code = 1;
-    console.error(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-    if (errors.length) console.error(`page errors:\n  ${errors.join('\n  ')}`);
-    for (const who of ['alice', 'bob']) {
-      await screenshot(pages[who], `failure-${who}`).catch(e => console.error(`${e}`));
-    }
-  } finally {
-    await browser.close().catch(() => {});
-  }
-  process.exit(code);
 }
 
-await main();
+process.exit(
+  await runScenario({
+    tag: 'sharing',
+    required: ['CS3LAB_ALICE_URL', 'CS3LAB_BOB_URL', 'CS3LAB_FOLDER'],
+    pages: ['alice', 'bob'],
+    timeout: TIMEOUT,
+    setup: grantClipboard,
+    run
+  })
+);
