@@ -225,6 +225,7 @@ def main(argv: list[str]) -> int:
         foreground=True,
         nothreads=False,
         big_writes=True,
+        atomic_o_trunc=True,
         max_read=1024 * 1024,
         max_write=1024 * 1024,
         fsname="cs3lab",
