@@ -79,6 +79,8 @@ class CS3Operations(FUSEr):
         self.pending: dict[str, WriteHandle] = {}  # created, not stored yet: path -> handle
         self._next = 1
         self._guard = threading.Lock()
+        # name -> entry of the last folder listings read (see _listed)
+        self._indexes: dict[str, tuple[list, dict[str, dict]]] = {}
         self.uid, self.gid = os.getuid(), os.getgid()
 
     def __call__(self, op: str, *args: Any) -> Any:
@@ -136,12 +138,33 @@ class CS3Operations(FUSEr):
             "st_atime": mtime,
         }
 
+    def _listed(self, name: str) -> dict | None:
+        """The entry of ``name`` in its folder's listing when the file system still holds
+        that listing (``ls -l``, ``os.scandir`` + ``stat``: one lookup per entry right after
+        the readdir), read here in the FUSE thread: no call into the event loop, no CS3
+        call, and a dict look-up instead of a scan of the listing. The same freshness as
+        ``fs.info``, which answers from the same cache."""
+        parent = self.fs._parent(name)
+        if not name or parent == name:
+            return None
+        listing = self.fs.dircache.get(parent)  # None when absent or expired
+        if listing is None:
+            self._indexes.pop(parent, None)
+            return None
+        index = self._indexes.get(parent)
+        if index is None or index[0] is not listing:
+            index = (listing, {entry["name"]: entry for entry in listing})
+            if len(self._indexes) >= 64:
+                self._indexes.clear()
+            self._indexes[parent] = index
+        return index[1].get(name)
+
     def getattr(self, path: str, fh: int | None = None) -> dict:
         name = self._fs_path(path)
         pending = self.pending.get(name)
         if pending is not None:
             return self._attrs("file", pending.size(), time.time())
-        info = self.fs.info(name)
+        info = self._listed(name) or self.fs.info(name)
         return self._attrs(info["type"], info["size"], info["mtime"], info["writable"])
 
     def readdir(self, path: str, fh: int) -> list[str]:
