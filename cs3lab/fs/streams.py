@@ -1,8 +1,9 @@
 """The bytes of ``cs3://`` files: ranged reads, temporary-file spools, streamed uploads.
 
 Memory stays bounded whatever the file size: a read holds at most one block (the fsspec
-file's ``block_size``), a write at most one block before it goes to a temporary file on disk,
-and every transfer streams in chunks of :data:`CHUNK_BYTES`.
+file's ``block_size``), a write goes straight to a temporary file on disk, and every transfer
+streams in chunks of :data:`CHUNK_BYTES` (an upload from a local file in chunks of
+:data:`FILE_CHUNK_BYTES`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from .filesystem import CS3FileSystem
 
 SPOOL_PREFIX = "cs3lab-spool-"
+# An upload from a local file reads it in chunks of this size: each chunk is one hop to a
+# worker thread and back (measured on a 2-core machine: 4 MiB chunks took about a fifth less
+# client CPU than 1 MiB ones for a 100 MB upload; a read-ahead queue took more, not less).
+FILE_CHUNK_BYTES = 4 * CHUNK_BYTES
 
 
 def new_spool() -> IO[bytes]:
@@ -42,7 +47,7 @@ def file_sink(target: IO[bytes]):
 async def file_chunks(source: IO[bytes]) -> AsyncIterator[bytes]:
     """The rest of ``source`` in chunks, read off the event loop."""
     while True:
-        chunk = await asyncio.to_thread(source.read, CHUNK_BYTES)
+        chunk = await asyncio.to_thread(source.read, FILE_CHUNK_BYTES)
         if not chunk:
             return
         yield chunk
@@ -176,6 +181,18 @@ class CS3File(AbstractBufferedFile):
 
     def _initiate_upload(self) -> None:
         pass
+
+    def write(self, data: Any) -> int:
+        """Straight into the spool (fsspec's buffer would copy every byte once more)."""
+        if self._spool is None or self.mode != "wb":
+            return super().write(data)
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        if self.forced:
+            raise ValueError("This file has been force-flushed, can only close")
+        written = self._spool.write(data)
+        self.loc += written
+        return written
 
     def _upload_chunk(self, final: bool = False) -> bool:
         assert self._spool is not None
