@@ -219,6 +219,74 @@ def test_unicode_and_spaces_in_names(fs):
     assert fs.cat(name) == b"a,b\n1,2\n"
 
 
+def test_a_write_is_stored_whole_at_close(fs):
+    fs.pipe("keep.bin", b"old")
+    block = os.urandom(MIB)
+    with fs.open("keep.bin", "wb") as f:
+        for _ in range(10):
+            f.write(block)
+        assert fs.cat("keep.bin") == b"old"  # nothing half-written is visible before close
+    assert fs.cat("keep.bin") == block * 10
+
+
+def test_an_upload_broken_off_leaves_the_stored_file_as_it_was(fs, site, monkeypatch):
+    from cs3lab.fs import streams
+
+    block = os.urandom(MIB)
+    fs.pipe("keep.bin", block * 10)
+    # The upload breaks after its first chunk (4 of 10 MiB).
+    real_chunks = streams.file_chunks
+
+    async def broken(source):
+        async for chunk in real_chunks(source):
+            yield chunk
+            raise OSError(errno.EIO, "the spool broke")
+
+    monkeypatch.setattr(streams, "file_chunks", broken)
+    f = fs.open("keep.bin", "wb")
+    for _ in range(10):
+        f.write(b"n" * MIB)
+    with pytest.raises(OSError):
+        f.close()
+    monkeypatch.undo()
+    fs.invalidate_cache()
+    stored = fs.cat("keep.bin")
+    if stored != block * 10:
+        # Seen: Reva v3's local driver (site A) stores the 4 MiB that arrived as the file;
+        # site N did so once in three runs. Not fixed yet: recorded, to be looked into.
+        pytest.xfail(f"{site.name} stored the broken-off upload ({len(stored)} bytes)")
+
+
+def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkeypatch):
+    """``ls -l`` in the mount: one listing, then every entry's getattr from it."""
+    from cs3lab.fs.operations import CS3Operations
+
+    for i in range(30):
+        fs.pipe(f"many/f{i:02d}.txt", b"x" * i)
+    ops = CS3Operations(fs)
+    names = ops("readdir", "/many", 0)
+    assert sorted(names)[2:] == [f"f{i:02d}.txt" for i in range(30)]
+    stats = []
+    real_stat = fs._stat
+
+    async def counted(path):
+        stats.append(path)
+        return await real_stat(path)
+
+    monkeypatch.setattr(fs, "_stat", counted)
+    sizes = [ops("getattr", f"/many/f{i:02d}.txt")["st_size"] for i in range(30)]
+    assert sizes == list(range(30))
+    assert stats == []
+    # An own write empties the listing cache: the next getattr asks the storage.
+    fs.pipe("many/f03.txt", b"longer")
+    stats.clear()
+    assert ops("getattr", "/many/f03.txt")["st_size"] == 6
+    assert stats == ["many/f03.txt"]
+    with pytest.raises(OSError) as err:
+        ops("getattr", "/many/missing.txt")
+    assert err.value.errno == errno.ENOENT
+
+
 def test_each_write_is_a_new_version(fs, site, home):
     import asyncio
 

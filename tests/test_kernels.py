@@ -225,6 +225,27 @@ def test_a_notebook_in_a_place_runs_in_that_folder_of_the_mount(lab):
     assert status == 200 and "summary.csv" in [c["name"] for c in listing["content"]], listing
 
 
+def test_a_kernel_overwrite_is_stored_whole_at_close(lab):
+    """``open(name, 'w')`` of an existing file in the mount (O_TRUNC): the storage keeps the
+    old content, not an empty or half-written file, until the kernel closes the file."""
+    site, home, _, kernel, _ = lab
+    path = f"{home}/analysis/overwritten.txt"
+
+    async def seed() -> None:
+        async with signed_in(site) as files:
+            await files.upload(path, b"old")
+
+    asyncio.run(seed())
+    stdout, reply = kernel.run(
+        "f = open('overwritten.txt', 'w')\nf.write('new' * 100000)\nf.flush()\n"
+    )
+    assert reply["status"] == "ok", stdout
+    assert asyncio.run(stored(site, path)) == b"old"
+    stdout, reply = kernel.run("f.close()\n")
+    assert reply["status"] == "ok", stdout
+    assert asyncio.run(stored(site, path)) == b"new" * 100000
+
+
 # -- the mount's life (site A only: it is the same code on both sites) -----------------------
 
 
