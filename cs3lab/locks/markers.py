@@ -119,6 +119,13 @@ def _beside(path: str, marker: Marker) -> str:
     return posixpath.join(posixpath.dirname(path), marker.name)
 
 
+def _gone(err: CS3Error) -> bool:
+    """A storage's internal error that says the path is not there (Reva v3's local driver
+    reports a vanished folder that way)."""
+    detail = err.detail.lower()
+    return "not found" in detail or "no such file" in detail
+
+
 class MarkerLocks:
     kind = MARKER
 
@@ -159,7 +166,14 @@ class MarkerLocks:
             mine = posixpath.join(parent, marker_name(name, generation))
             if not await self._made(mine):
                 continue  # another contender won this generation: look again
-            await self.files.set_metadata(mine, {METADATA_KEY: _encode(lock)})
+            try:
+                await self.files.set_metadata(mine, {METADATA_KEY: _encode(lock)})
+            except (NotFound, ServerError) as err:
+                if isinstance(err, ServerError) and not _gone(err):
+                    raise
+                # A contender of a higher generation removed our marker before we wrote
+                # the lock into it: it won.
+                raise AlreadyLocked(await self.read(path)) from None
             after = await self._markers(path)
             if any(m.generation > generation for m in after):
                 # We re-created an old number with an outdated view: the higher one holds.
