@@ -107,7 +107,7 @@ class CS3ContentsManager(AsyncContentsManager):
                 site=self.connection.site_name,
                 expiry_seconds=self.lock_expiry_seconds,
             )
-            self._locks.unlockable = self._unlockable
+            self._locks.unlockable = self.mounts.unlockable
         return self._locks
 
     @property
@@ -136,16 +136,6 @@ class CS3ContentsManager(AsyncContentsManager):
             return self.mounts.resolve(path)
         except NotFound:
             return None
-
-    def _unlockable(self, cs3_path: str) -> str | None:
-        mount = self.mounts.mount_of(cs3_path)
-        if mount is None or mount.lockable:
-            return None
-        return (
-            f"{posixpath.basename(cs3_path)} is shared with you by another site: cs3lab takes "
-            "no write lock there. Your saves are still checked against the stored version, so "
-            "a save over a newer change is refused."
-        )
 
     def _read_only_mount(self, path: str):
         """The read-only mount a path is below (a share received as viewer), or None."""

@@ -20,6 +20,7 @@ it, so ``Spaces/common/data.csv`` is the same file in a kernel as in the file br
 from __future__ import annotations
 
 import logging
+import posixpath
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -204,6 +205,18 @@ class MountTable:
     def mount_of(self, cs3_path: str) -> Mount | None:
         found = self._containing(cs3_path)
         return found[1] if found else None
+
+    def unlockable(self, cs3_path: str) -> str | None:
+        """Why cs3lab takes no write lock on ``cs3_path`` (a mount that is not lockable: a
+        file another site shares), or None; a LockService's ``unlockable``."""
+        mount = self.mount_of(cs3_path)
+        if mount is None or mount.lockable:
+            return None
+        return (
+            f"{posixpath.basename(cs3_path)} is shared with you by another site: cs3lab takes "
+            "no write lock there. Your saves are still checked against the stored version, so "
+            "a save over a newer change is refused."
+        )
 
     # -- the same places elsewhere (kernels) ------------------------------------------------
 

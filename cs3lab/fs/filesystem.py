@@ -113,14 +113,10 @@ class CS3FileSystem(AsyncFileSystem):
         if self._locks is None:
             files = await self._cs3()
             self._locks = LockService(files, site=self.connection.site_name)
-            self._locks.unlockable = self._unlockable
+            if self.places is not None:
+                places = self.places
+                self._locks.unlockable = lambda cs3_path: places.table().unlockable(cs3_path)
         return self._locks
-
-    def _unlockable(self, cs3_path: str) -> str | None:
-        mount = self.places.table().mount_of(cs3_path) if self.places else None
-        if mount is None or mount.lockable:
-            return None
-        return f"{cs3_path} is shared with you by another site: no write lock is taken there"
 
     async def _close(self) -> None:
         if self._files is not None:
@@ -189,8 +185,6 @@ class CS3FileSystem(AsyncFileSystem):
     def _check_changeable(self, path: str, verb: str) -> None:
         """PermissionError for a change of a place's own structure (the place, one of its
         entries, a new entry in it) or anything below a share received read-only."""
-        if self.places is None or not path or path.startswith("/"):
-            return
         try:
             resolved = self._resolve(path)
         except FileNotFoundError:
@@ -394,8 +388,8 @@ class CS3FileSystem(AsyncFileSystem):
         when it exists), after checking that nobody holds its lock (unless ``checked``: the
         caller just did, and ``info`` is what it found, None for a new file)."""
         path = self._strip_protocol(path)
-        self._check_changeable(path, "write")
         if not checked:
+            self._check_changeable(path, "write")
             await self._check_writable(path, info)
         files = await self._cs3()
         try:

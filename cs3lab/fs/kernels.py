@@ -59,7 +59,8 @@ class KernelAccess:
         self.mounts = mounts
         self.show_places = show_places
         self._places_written: str | None = None
-        self._places_writing: asyncio.Task | None = None
+        self._places_lock = asyncio.Lock()  # one write at a time: the newest state last
+        self._background: set[asyncio.Task] = set()
         if mounts is not None:
             mounts.on_change(self._places_changed)
         self._folder: Path | None = None
@@ -113,25 +114,19 @@ class KernelAccess:
         """Write what the server knows of its places, when that changed since last time."""
         if self.mounts is None:
             return
-        text = json.dumps(self.mounts.snapshot(self.show_places), sort_keys=True)
-        if text != self._places_written:
-            self._places_written = text
-            await asyncio.to_thread(_write_private, self.places_file, text)
+        async with self._places_lock:  # the state is read once the previous write is done
+            text = json.dumps(self.mounts.snapshot(self.show_places), sort_keys=True)
+            if text != self._places_written:
+                await asyncio.to_thread(_write_private, self.places_file, text)
+                self._places_written = text
 
     def _places_changed(self) -> None:
         # Called by the MountTable after a listing, from a coroutine of the server's loop.
         if self._task is None:
             return  # not started (or stopped): start() writes the file
-        previous = self._places_writing
-        if previous is None or previous.done():
-            self._places_writing = asyncio.ensure_future(self.write_places())
-        else:  # one write at a time, the newest state last
-            self._places_writing = asyncio.ensure_future(self._after(previous))
-
-    async def _after(self, previous: asyncio.Task) -> None:
-        with contextlib.suppress(Exception):
-            await previous
-        await self.write_places()
+        task = asyncio.ensure_future(self.write_places())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def prepare(self, api_path: str) -> None:
         """Before a kernel starts for ``api_path``: the place it is in is known (listed
