@@ -20,6 +20,7 @@ import {
   logger,
   openLab,
   openNotebook,
+  runCommand,
   runScenario,
   timeoutMs,
   waitForLab,
@@ -78,7 +79,7 @@ async function run({ page }, shot) {
   );
 
   log('saving');
-  await page.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
+  await runCommand(page, 'docmanager:save');
   await waitInPage(
     page,
     'the notebook is still dirty after docmanager:save',

@@ -19,6 +19,7 @@ import {
   fileRow,
   logger,
   openLab,
+  runCommand,
   runScenario,
   timeoutMs,
   waitInPage
@@ -38,14 +39,10 @@ async function run({ page }, shot) {
 
   const folder = NOTEBOOK.includes('/') ? NOTEBOOK.slice(0, NOTEBOOK.lastIndexOf('/')) : '';
   log(`opening ${NOTEBOOK}`);
-  await page.evaluate(
-    ([path, dir]) =>
-      Promise.all([
-        window.jupyterapp.commands.execute('docmanager:open', { path }),
-        window.jupyterapp.commands.execute('filebrowser:go-to-path', { path: `/${dir}` })
-      ]),
-    [NOTEBOOK, folder]
-  );
+  await Promise.all([
+    runCommand(page, 'docmanager:open', { path: NOTEBOOK }),
+    runCommand(page, 'filebrowser:go-to-path', { path: `/${folder}` })
+  ]);
   await waitInPage(
     page,
     `${NOTEBOOK} did not open with an idle kernel`,
@@ -59,7 +56,7 @@ async function run({ page }, shot) {
   await fileRow(page, 'measurements.csv').waitFor({ state: 'visible', timeout: TIMEOUT });
 
   log('running all cells');
-  await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
+  await runCommand(page, 'notebook:run-all-cells');
   const image = page.locator('.jp-NotebookPanel:visible .jp-OutputArea-output img').first();
   try {
     await image.waitFor({ state: 'visible', timeout: 3 * TIMEOUT });
@@ -82,7 +79,7 @@ async function run({ page }, shot) {
   check(size[0] > 100 && size[1] > 100, `the plot is ${size.join('x')} pixels`);
 
   log(`waiting for ${PLOT} in the file browser`);
-  await page.evaluate(() => window.jupyterapp.commands.execute('filebrowser:refresh'));
+  await runCommand(page, 'filebrowser:refresh');
   await expectListed(page, PLOT, TIMEOUT);
   await fileRow(page, PLOT).click();
   await image.scrollIntoViewIfNeeded();

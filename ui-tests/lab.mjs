@@ -173,11 +173,26 @@ export async function dismissNews(page, wait = 0, timeout = TIMEOUT) {
   }
 }
 
+/**
+ * Runs JupyterLab's command `id` with `args` in `page` and waits until it is done. Its result
+ * stays in the page: a command may resolve to a widget, which Playwright cannot serialize.
+ */
+export async function runCommand(page, id, args = {}) {
+  await page.evaluate(
+    async ([id, args]) => {
+      await window.jupyterapp.commands.execute(id, args);
+    },
+    [id, args]
+  );
+}
+
 /** Waits until the JupyterLab loaded in `page` has started and restored its layout. */
 export async function waitForLab(page, timeout = TIMEOUT) {
   const started = () => window.jupyterapp !== undefined;
   await waitInPage(page, 'JupyterLab did not start', started, null, timeout);
-  await page.evaluate(() => Promise.all([window.jupyterapp.started, window.jupyterapp.restored]));
+  await page.evaluate(async () => {
+    await Promise.all([window.jupyterapp.started, window.jupyterapp.restored]);
+  });
 }
 
 /** Opens JupyterLab at `base` with `token` (layout reset) and waits until it is restored. */

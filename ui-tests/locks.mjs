@@ -28,6 +28,7 @@ import {
   logger,
   openLab,
   openNotebook,
+  runCommand,
   runScenario,
   timeoutMs,
   waitInPage
@@ -211,7 +212,7 @@ async function run({ alice, bob }, shot) {
   check(offset > 500, `alice's notebook does not scroll (offset ${offset}): make it longer`);
   log(`alice looks at cell ${SCROLL_CELL} (scrollTop ${offset}); bob edits it and saves`);
   await typeInCell(bob, SCROLL_CELL, ` # ${MARKERS.bob}`);
-  await bob.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
+  await runCommand(bob, 'docmanager:save');
   await waitInPage(
     bob,
     "bob's save did not finish",
@@ -256,7 +257,7 @@ async function run({ alice, bob }, shot) {
     "alice's Edit now lacks bob's last save"
   );
   await typeInCell(alice, 1, MARKERS.alice);
-  await alice.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
+  await runCommand(alice, 'docmanager:save');
   await waitInPage(
     alice,
     "alice's save did not finish",

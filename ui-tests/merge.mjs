@@ -18,6 +18,7 @@ import {
   fileRow,
   logger,
   openLab,
+  runCommand,
   runScenario,
   timeoutMs,
   waitForDocument,
@@ -59,7 +60,7 @@ async function changeLine(request, path, line) {
 
 /** Close every tab; a "Save your work" question is answered Discard. */
 async function closeAll(page) {
-  const closing = page.evaluate(() => window.jupyterapp.commands.execute('application:close-all'));
+  const closing = runCommand(page, 'application:close-all');
   const discard = page.locator('.jp-Dialog').getByRole('button', { name: 'Discard' });
   await discard.click({ timeout: 3000 }).catch(() => {});
   await closing;

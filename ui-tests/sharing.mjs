@@ -10,7 +10,7 @@
 //
 // Environment: CS3LAB_ALICE_URL/_TOKEN, CS3LAB_BOB_URL/_TOKEN, CS3LAB_FOLDER (in alice's root),
 // CS3LAB_PASSWORD, CS3LAB_SCREENSHOT_DIR, CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS.
-import { check, fileRow, logger, openLab, runScenario, timeoutMs } from './lab.mjs';
+import { check, fileRow, logger, openLab, runCommand, runScenario, timeoutMs } from './lab.mjs';
 
 const env = process.env;
 const FOLDER = env.CS3LAB_FOLDER;
@@ -74,7 +74,7 @@ async function run({ alice, bob }, shot) {
   await alice.locator('.jp-Dialog').waitFor({ state: 'detached', timeout: TIMEOUT });
 
   // 3. bob: "Shared with me".
-  await bob.evaluate(() => window.jupyterapp.commands.execute('cs3lab:shared-with-me'));
+  await runCommand(bob, 'cs3lab:shared-with-me');
   const panel = bob.locator('#cs3lab-shared-panel');
   await panel.waitFor({ timeout: TIMEOUT });
   const item = panel
@@ -120,7 +120,7 @@ async function run({ alice, bob }, shot) {
   await shot(bob, '6b-bob-opened-shared-folder');
 
   // "Shared by me" on alice's side, and the badge in her file browser.
-  await alice.evaluate(() => window.jupyterapp.commands.execute('filebrowser:refresh'));
+  await runCommand(alice, 'filebrowser:refresh');
   const badge = fileRow(alice, FOLDER).locator('.cs3lab-ShareBadge');
   await badge.waitFor({ timeout: TIMEOUT });
   await badge.hover();
@@ -136,7 +136,7 @@ async function run({ alice, bob }, shot) {
     { timeout: TIMEOUT }
   );
   log(`badge: ${await badge.getAttribute('title')}`);
-  await alice.evaluate(() => window.jupyterapp.commands.execute('cs3lab:shared-with-me'));
+  await runCommand(alice, 'cs3lab:shared-with-me');
   const alicePanel = alice.locator('#cs3lab-shared-panel');
   await alicePanel.locator('[data-tab="by-me"]').click();
   await alicePanel
