@@ -451,7 +451,7 @@ class CS3ContentsManager(AsyncContentsManager):
         lock_id = await self.locks.write_lock_id(cs3_path, stored)
         mount = self.mounts.mount_of(cs3_path)
         try:
-            await self.files.upload(cs3_path, data, lock_id=lock_id)
+            await self.files.upload(cs3_path, data, lock_id, stored)
         except CS3Error as err:
             if mount is not None and mount.explain_write_error is not None:
                 raise mount.explain_write_error(err) from None

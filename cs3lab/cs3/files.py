@@ -5,6 +5,8 @@ protobuf messages themselves (``ResourceInfo``, ``FileVersion``, ``RecycleItem``
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces_api
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
-from .errors import CS3Error, NotFound, NotSupported
+from .errors import CS3Error, NotFound, NotSupported, Unavailable
 from .transfer import DataTransfer, chunks_of
 
 ResourceInfo = res.ResourceInfo
@@ -29,6 +31,13 @@ CONTAINER = res.RESOURCE_TYPE_CONTAINER
 FILE = res.RESOURCE_TYPE_FILE
 
 _PREFERRED_PROTOCOLS = ("simple", "spaces")
+# ``Files.upload_stream(replacing=UNKNOWN)``: the upload looks up the file it replaces.
+UNKNOWN = object()
+# After an upload broke off without an answer, the data server may still store what arrived
+# (Reva's local driver does, some milliseconds later): the pauses before each look.
+BROKEN_UPLOAD_SETTLE_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.5)
+
+log = logging.getLogger(__name__)
 
 
 def mtime_seconds(info: ResourceInfo) -> float:
@@ -36,6 +45,13 @@ def mtime_seconds(info: ResourceInfo) -> float:
     if not info.HasField("mtime"):
         return 0.0
     return info.mtime.seconds + info.mtime.nanos / 1e9
+
+
+def _unchanged(now: ResourceInfo | None, before: ResourceInfo | None) -> bool:
+    """Whether the stored file ``now`` is still the one ``before`` (None: none)."""
+    if now is None or before is None:
+        return now is None and before is None
+    return now.etag == before.etag
 
 
 def ref(path: str) -> res.Reference:
@@ -158,15 +174,31 @@ class Files:
         )
         await self.client.call("SetArbitraryMetadata", request, path)
 
-    async def upload(self, path: str, data: bytes, lock_id: str = "") -> None:
-        """Write ``data`` as the new content of ``path`` (creating or overwriting it)."""
-        await self.upload_stream(path, len(data), chunks_of(data), lock_id=lock_id)
+    async def upload(
+        self,
+        path: str,
+        data: bytes,
+        lock_id: str = "",
+        replacing: ResourceInfo | object | None = UNKNOWN,
+    ) -> None:
+        """Write ``data`` as the new content of ``path`` (creating or overwriting it;
+        ``replacing``: see :meth:`upload_stream`)."""
+        await self.upload_stream(path, len(data), chunks_of(data), lock_id, replacing)
 
     async def upload_stream(
-        self, path: str, size: int, chunks: AsyncIterable[bytes], lock_id: str = ""
+        self,
+        path: str,
+        size: int,
+        chunks: AsyncIterable[bytes],
+        lock_id: str = "",
+        replacing: ResourceInfo | object | None = UNKNOWN,
     ) -> None:
         """Write ``size`` bytes produced by ``chunks`` as the new content of ``path``, without
-        holding them all in memory."""
+        holding them all in memory. ``replacing``: the stored file this upload replaces (None:
+        a new file; by default it is looked up first). When the transfer breaks off and the
+        storage kept what arrived (Reva's local driver does), the file is put back as it was."""
+        if replacing is UNKNOWN:
+            replacing = await self._stat_or_none(path)
         request = sp.InitiateFileUploadRequest(
             ref=ref(path),
             lock_id=lock_id,
@@ -184,11 +216,71 @@ class Files:
                 lock_id=lock_id,
                 what=path,
             )
-        except CS3Error:
+        except Exception as failure:
             # decomposedfs stores an empty file when the upload is initiated with length 0
             # and then refuses the (empty) transfer: what counts is what the storage holds.
-            if size or (await self.stat(path)).size != 0:
+            if not size and isinstance(failure, CS3Error) and (await self.stat(path)).size == 0:
+                return
+            # Without an answer the data server may still be storing what arrived.
+            answered = isinstance(failure, CS3Error) and not isinstance(failure, Unavailable)
+            outcome = await self._put_back(
+                path,
+                size,
+                replacing,  # type: ignore[arg-type]
+                lock_id,
+                () if answered else BROKEN_UPLOAD_SETTLE_SECONDS,
+            )
+            if outcome is None and answered:
                 raise
+            outcome = outcome or "the stored file is as it was"
+            if isinstance(failure, CS3Error):
+                message = f"{failure.message}: {outcome}"
+                raise type(failure)(message, detail=failure.detail) from None
+            log.warning("An upload of %s broke off (%s): %s", path, failure, outcome)
+            raise
+
+    async def _put_back(
+        self,
+        path: str,
+        size: int,
+        replacing: ResourceInfo | None,
+        lock_id: str,
+        settle: Iterable[float],
+    ) -> str | None:
+        """After a failed upload of ``size`` bytes: undo what the storage kept of it, so that
+        ``path`` is as it was (``replacing``; None: it did not exist). Waits ``settle``
+        seconds, one pause after another, for a change to show. Says what it did; None: the
+        stored file is untouched."""
+        try:
+            now = await self._stat_or_none(path)
+            for pause in settle:
+                if not _unchanged(now, replacing):
+                    break
+                await asyncio.sleep(pause)
+                now = await self._stat_or_none(path)
+            if _unchanged(now, replacing):
+                return None
+            assert now is not None
+            if now.size == size:
+                return "the storage may hold the new content: check the file"
+            if replacing is None:
+                await self.delete(path, lock_id)
+                return "the part that arrived was removed"
+            versions = await self.list_versions(path)
+            newest = max(versions, key=lambda v: v.mtime, default=None)
+            if newest is None or newest.size != replacing.size:
+                return "the storage kept the part that arrived: restore a version of the file"
+            await self.restore_version(path, newest.key, lock_id)
+            return "the stored file was put back as it was"
+        except CS3Error as err:
+            log.warning("An upload of %s failed and could not be undone: %s", path, err)
+            return "the storage may hold a partial file: check it and its versions"
+
+    async def _stat_or_none(self, path: str) -> ResourceInfo | None:
+        try:
+            return await self.stat(path)
+        except NotFound:
+            return None
 
     async def download(self, path: str) -> bytes:
         chunks: list[bytes] = []

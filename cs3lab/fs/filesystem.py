@@ -390,10 +390,12 @@ class CS3FileSystem(AsyncFileSystem):
         path = self._strip_protocol(path)
         if not checked:
             self._check_changeable(path, "write")
-            await self._check_writable(path, info)
+            info = await self._existing(path)
+            if info is not None:
+                await self._check_writable(path, info)
         files = await self._cs3()
         try:
-            await files.upload_stream(self.cs3_path(path), size, chunks)
+            await files.upload_stream(self.cs3_path(path), size, chunks, replacing=info)
         except Locked as err:
             raise await self._refusal(path, err) from None
         except CS3Error as err:
