@@ -1256,9 +1256,9 @@ def machine(lines: list[str]) -> dict[str, str]:
     def git(*command: str) -> str:
         return subprocess.run(
             ["git", "-C", str(REPO), *command], capture_output=True, text=True
-        ).stdout.strip()
+        ).stdout.rstrip("\n")  # not strip(): a status line starts with its X column
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
     changed = [line[3:] for line in git("status", "--porcelain", "--", "cs3lab").splitlines()]
     if changed:
         commit += f" + uncommitted changes in {', '.join(changed)}"

@@ -142,3 +142,63 @@ def test_chunk_stager_assembles_in_order_and_refuses_gaps():
     with pytest.raises(HTTPError) as info:
         stager.add("big", 1, b"x" * 101)
     assert info.value.status_code == 413
+
+
+# -- spools (cs3lab.fs.spool) ------------------------------------------------------------------
+
+
+def test_a_spool_stays_in_memory_within_its_budget_and_moves_to_disk_past_it():
+    from cs3lab.fs.spool import PAGE_BYTES, MemoryBudget, Spool
+
+    budget = MemoryBudget(2 * PAGE_BYTES)
+    first, second = Spool(budget), Spool(budget)
+    first.write(b"abcdef")
+    assert first.in_memory and budget.used == PAGE_BYTES  # taken a page at a time
+    second.write(b"1234")
+    assert second.in_memory and budget.used == 2 * PAGE_BYTES
+    second.pwrite(b"5", PAGE_BYTES)  # a second page is past the budget of both: to disk
+    assert not second.in_memory and budget.used == PAGE_BYTES
+    assert second.size == PAGE_BYTES + 1
+    assert second.pread(5, 0) == b"1234\0" and second.pread(9, PAGE_BYTES - 1) == b"\x005"
+    first.close()
+    assert budget.used == 0
+    assert b"".join(second.chunks(PAGE_BYTES // 3)) == b"1234" + bytes(PAGE_BYTES - 4) + b"5"
+    second.close()
+
+
+@pytest.mark.parametrize("limit", [8, 0], ids=["in memory", "on disk"])
+def test_a_spool_reads_writes_and_truncates_by_offset_like_a_file(limit):
+    from cs3lab.fs.spool import PAGE_BYTES, MemoryBudget, Spool
+
+    budget = MemoryBudget(limit * PAGE_BYTES)
+    with Spool(budget) as spool:
+        assert spool.pwrite(b"xyz", 5) == 3  # a gap before it reads as zeros
+        assert spool.in_memory == (limit > 0)
+        assert spool.pread(10, 0) == b"\0" * 5 + b"xyz" and spool.size == 8
+        spool.pwrite(b"AB", 1)
+        spool.truncate(4)
+        assert spool.pread(10, 0) == b"\0AB\0" and spool.size == 4
+        spool.truncate(6)  # what was cut off does not come back
+        assert spool.pread(10, 0) == b"\0AB\0\0\0"
+        spool.write(b"!")
+        assert list(spool.chunks(3)) == [b"\0AB", b"\0\0\0", b"!"]
+        # across pages, and a write from a memoryview of another shape
+        block = bytes(range(256)) * (PAGE_BYTES // 128)  # two pages
+        spool.pwrite(memoryview(block).cast("H"), PAGE_BYTES // 2)
+        assert spool.pread(len(block), PAGE_BYTES // 2) == block
+        assert spool.size == PAGE_BYTES // 2 + len(block)
+        spool.truncate(PAGE_BYTES + 1)
+        assert spool.pread(4, PAGE_BYTES - 1) == block[PAGE_BYTES // 2 - 1 : PAGE_BYTES // 2 + 1]
+        assert budget.used == (2 * PAGE_BYTES if limit else 0)
+    assert budget.used == 0
+
+
+def test_the_spool_budget_comes_from_the_environment(monkeypatch):
+    from cs3lab.fs.spool import DEFAULT_MEMORY_MB, MEMORY_ENV, MIB, MemoryBudget
+
+    monkeypatch.setenv(MEMORY_ENV, "0.5")
+    assert MemoryBudget.from_environment().limit == MIB // 2
+    monkeypatch.setenv(MEMORY_ENV, "a lot")
+    assert MemoryBudget.from_environment().limit == DEFAULT_MEMORY_MB * MIB
+    monkeypatch.setenv(MEMORY_ENV, "0")
+    assert MemoryBudget.from_environment().limit == 0

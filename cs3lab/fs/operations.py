@@ -23,7 +23,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 from fsspec.asyn import sync
 from fsspec.fuse import FUSEr
@@ -39,7 +39,8 @@ except (ImportError, OSError):  # no libfuse: the mount is not available, the re
 
 from .errors import errno_of
 from .filesystem import CS3FileSystem
-from .streams import new_spool, spooled_download, upload_file
+from .spool import Spool
+from .streams import spooled_download, upload_file
 
 log = logging.getLogger(__name__)
 READ_BLOCK = 8 * 1024 * 1024
@@ -50,16 +51,16 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR
 
 
 class WriteHandle:
-    """A file open for writing: its bytes in a temporary file until they are stored."""
+    """A file open for writing: its bytes in a spool until they are stored."""
 
-    def __init__(self, path: str, spool: IO[bytes], dirty: bool) -> None:
+    def __init__(self, path: str, spool: Spool, dirty: bool) -> None:
         self.path = path
         self.spool = spool
         self.dirty = dirty
         self.lock = threading.Lock()
 
     def size(self) -> int:
-        return os.fstat(self.spool.fileno()).st_size
+        return self.spool.size
 
 
 class ReadHandle:
@@ -235,7 +236,7 @@ class CS3Operations(FUSEr):
     def create(self, path: str, mode: int, fi: Any = None) -> int:
         name = self._fs_path(path)
         self._run(self.fs._prepare_write, name, "")
-        return self._add(WriteHandle(name, new_spool(), dirty=True))
+        return self._add(WriteHandle(name, Spool(), dirty=True))
 
     def open(self, path: str, flags: int) -> int:
         name = self._fs_path(path)
@@ -246,7 +247,7 @@ class CS3Operations(FUSEr):
             return self._add(ReadHandle(name, self.fs.open(name, "rb", block_size=READ_BLOCK)))
         info = self._run(self.fs._prepare_write, name, "")
         if flags & os.O_TRUNC or info is None:
-            return self._add(WriteHandle(name, new_spool(), dirty=True))
+            return self._add(WriteHandle(name, Spool(), dirty=True))
         spool = self._run(spooled_download, self.fs, name)
         return self._add(WriteHandle(name, spool, dirty=False))
 
@@ -254,13 +255,13 @@ class CS3Operations(FUSEr):
         handle = self.handles[fh]
         with handle.lock:
             if isinstance(handle, WriteHandle):
-                return os.pread(handle.spool.fileno(), size, offset)
+                return handle.spool.pread(size, offset)
             if handle.file is None:
                 pending = self.pending.get(handle.path)
                 if pending is None:
                     handle.file = self.fs.open(handle.path, "rb", block_size=READ_BLOCK)
                 else:
-                    return os.pread(pending.spool.fileno(), size, offset)
+                    return pending.spool.pread(size, offset)
             handle.file.seek(offset)
             return handle.file.read(size)
 
@@ -269,7 +270,7 @@ class CS3Operations(FUSEr):
         if not isinstance(handle, WriteHandle):
             raise FuseOSError(errno.EBADF)
         with handle.lock:
-            written = os.pwrite(handle.spool.fileno(), data, offset)
+            written = handle.spool.pwrite(data, offset)
             handle.dirty = True
         return written
 
@@ -278,17 +279,17 @@ class CS3Operations(FUSEr):
         handle = self.handles.get(fh) if fh is not None else self.pending.get(name)
         if isinstance(handle, WriteHandle):
             with handle.lock:
-                os.ftruncate(handle.spool.fileno(), length)
+                handle.spool.truncate(length)
                 handle.dirty = True
             return 0
         # `truncate` of a file nobody has open: store it at its new length.
         info = self._run(self.fs._prepare_write, name, "")
         if length == 0 or info is None:
-            spool = new_spool()
+            spool = Spool()
         else:
             spool = self._run(spooled_download, self.fs, name)
         try:
-            os.ftruncate(spool.fileno(), length)
+            spool.truncate(length)
             self._store(WriteHandle(name, spool, dirty=True))
         finally:
             spool.close()
@@ -299,7 +300,6 @@ class CS3Operations(FUSEr):
         with handle.lock:
             if not handle.dirty:
                 return
-            handle.spool.seek(0)
             self._run(upload_file, self.fs, handle.path, handle.spool, None, False)
             handle.dirty = False
 

@@ -1,8 +1,9 @@
-"""The bytes of ``cs3://`` files: ranged reads, temporary-file spools, streamed uploads.
+"""The bytes of ``cs3://`` files: ranged reads, spools, streamed uploads.
 
 Memory stays bounded whatever the file size: a read holds at most one block (the fsspec
-file's ``block_size``), a write goes straight to a temporary file on disk, and every transfer
-streams in chunks of :data:`CHUNK_BYTES` (an upload from a local file in chunks of
+file's ``block_size``), a write waits in a :class:`~cs3lab.fs.spool.Spool` (in memory within
+the process's spool budget, else on disk), and every transfer streams in chunks of
+:data:`CHUNK_BYTES` (an upload from a local file or a spool in chunks of
 :data:`FILE_CHUNK_BYTES`).
 """
 
@@ -11,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from fsspec.asyn import sync
@@ -22,30 +22,46 @@ from ..cs3.errors import CS3Error, PermissionDenied, Unauthenticated
 from ..cs3.files import Download, ResourceInfo
 from ..cs3.transfer import CHUNK_BYTES, RangeNotSatisfiable
 from .errors import os_error
+from .spool import Spool
 
 if TYPE_CHECKING:
     from .filesystem import CS3FileSystem
 
-SPOOL_PREFIX = "cs3lab-spool-"
 # An upload from a local file reads it in chunks of this size: each chunk is one hop to a
 # worker thread and back (measured on a 2-core machine: 4 MiB chunks took about a fifth less
 # client CPU than 1 MiB ones for a 100 MB upload; a read-ahead queue took more, not less).
 FILE_CHUNK_BYTES = 4 * CHUNK_BYTES
 
 
-def new_spool() -> IO[bytes]:
-    """An anonymous temporary file (removed by the OS when closed, even after a crash)."""
-    return tempfile.TemporaryFile(prefix=SPOOL_PREFIX)
+def file_sink(target: IO[bytes] | Spool):
+    """A download's chunk callback writing to ``target`` (a file or a spool on disk: off the
+    event loop; the transfer waits for each write, it never runs ahead of the disk)."""
+    if isinstance(target, Spool):
 
+        def to_spool(chunk: bytes):
+            if target.in_memory:
+                target.write(chunk)
+                return None
+            return asyncio.to_thread(target.write, chunk)
 
-def file_sink(target: IO[bytes]):
-    """A download's chunk callback writing to ``target`` off the event loop (the transfer
-    waits for each write: the download never runs ahead of the disk)."""
+        return to_spool
     return lambda chunk: asyncio.to_thread(target.write, chunk)
 
 
-async def file_chunks(source: IO[bytes]) -> AsyncIterator[bytes]:
-    """The rest of ``source`` in chunks, read off the event loop."""
+async def file_chunks(source: IO[bytes] | Spool) -> AsyncIterator[bytes]:
+    """The bytes of ``source`` in chunks: the rest of an open local file, read off the event
+    loop, or a whole spool (off the loop too when it is on disk)."""
+    if isinstance(source, Spool):
+        chunks: Iterator[bytes] = source.chunks(FILE_CHUNK_BYTES)
+        while True:
+            chunk = (
+                next(chunks, b"")
+                if source.in_memory
+                else await asyncio.to_thread(next, chunks, b"")
+            )
+            if not chunk:
+                return
+            yield chunk
     while True:
         chunk = await asyncio.to_thread(source.read, FILE_CHUNK_BYTES)
         if not chunk:
@@ -56,20 +72,23 @@ async def file_chunks(source: IO[bytes]) -> AsyncIterator[bytes]:
 async def upload_file(
     fs: CS3FileSystem,
     path: str,
-    source: IO[bytes],
+    source: IO[bytes] | Spool,
     info: ResourceInfo | None,
     checked: bool = True,
 ) -> None:
-    """Store the rest of the open local file ``source`` at ``path`` with one streamed upload
-    (``info``, ``checked``: see :meth:`CS3FileSystem.upload`)."""
-    size = os.fstat(source.fileno()).st_size - source.tell()
+    """Store a whole spool, or the rest of the open local file ``source``, at ``path`` with
+    one streamed upload (``info``, ``checked``: see :meth:`CS3FileSystem.upload`)."""
+    if isinstance(source, Spool):
+        size = source.size
+    else:
+        size = os.fstat(source.fileno()).st_size - source.tell()
     await fs.upload(path, size, file_chunks(source), info, checked=checked)
 
 
-async def spooled_download(fs: CS3FileSystem, path: str) -> IO[bytes]:
-    """The whole file, streamed into a temporary file (positioned at its start)."""
+async def spooled_download(fs: CS3FileSystem, path: str) -> Spool:
+    """The whole file, streamed into a spool."""
     files = await fs._cs3()
-    spool = new_spool()
+    spool = Spool()
     try:
         download = await _initiate(fs, path)
         await files.download_stream(download, file_sink(spool), path)
@@ -79,7 +98,6 @@ async def spooled_download(fs: CS3FileSystem, path: str) -> IO[bytes]:
     except BaseException:
         spool.close()
         raise
-    spool.seek(0)
     return spool
 
 
@@ -92,12 +110,12 @@ class RangeReader:
     """Reads parts of one file. One InitiateFileDownload serves all ranged reads (its transfer
     token is asked for again when the data server stops accepting it). Where the storage
     cannot serve ranges (Reva v3's local driver answers 416), the file is streamed once into
-    a temporary file and read from there."""
+    a spool and read from there."""
 
     def __init__(self, fs: CS3FileSystem, path: str, size: int) -> None:
         self.fs, self.path, self.size = fs, path, size
         self._download: Download | None = None
-        self._spool: IO[bytes] | None = None
+        self._spool: Spool | None = None
 
     async def read(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
@@ -109,7 +127,9 @@ class RangeReader:
                 return data
         if self._spool is None:
             self._spool = await spooled_download(self.fs, self.path)
-        return await asyncio.to_thread(os.pread, self._spool.fileno(), end - start, start)
+        if self._spool.in_memory:
+            return self._spool.pread(end - start, start)
+        return await asyncio.to_thread(self._spool.pread, end - start, start)
 
     async def _ranged(self, start: int, end: int) -> bytes | None:
         """The bytes of [start, end), or None when the storage cannot serve ranges."""
@@ -151,24 +171,23 @@ class RangeReader:
 class CS3File(AbstractBufferedFile):
     """A file of ``cs3://`` opened for reading (``rb``) or writing (``wb``, ``ab``, ``xb``).
 
-    A write goes to a temporary file first and is stored with one upload when the file is
-    closed: readers never see a half-written file, and a failed write leaves the stored file
-    as it was."""
+    A write goes to a spool first and is stored with one upload when the file is closed:
+    readers never see a half-written file, and a failed write leaves the stored file as it
+    was."""
 
     DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 
     def __init__(self, fs: CS3FileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._reader: RangeReader | None = None
-        self._spool: IO[bytes] | None = None
+        self._spool: Spool | None = None
         writing = mode in ("wb", "ab", "xb")
         existing: ResourceInfo | None = None
         if writing:
             existing = sync(fs.loop, fs._prepare_write, path, "create" if mode == "xb" else "")
-            self._spool = new_spool()
             if mode == "ab" and existing is not None:
-                with sync(fs.loop, spooled_download, fs, path) as old:
-                    while chunk := old.read(CHUNK_BYTES):
-                        self._spool.write(chunk)
+                self._spool = sync(fs.loop, spooled_download, fs, path)
+            else:
+                self._spool = Spool()
             mode = "wb"  # the spool holds what was there: from here on it is a plain write
         super().__init__(fs, path, mode, **kwargs)
         if mode == "rb" and self.details["type"] == "directory":
@@ -198,7 +217,6 @@ class CS3File(AbstractBufferedFile):
         assert self._spool is not None
         self._spool.write(self.buffer.getbuffer())
         if final:
-            self._spool.seek(0)
             # Checked again now: someone may have taken the lock since the file was opened.
             sync(self.fs.loop, upload_file, self.fs, self.path, self._spool, None, False)
         return True
