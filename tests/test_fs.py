@@ -271,6 +271,27 @@ def test_a_new_file_whose_upload_broke_off_is_not_left_behind(fs, monkeypatch):
     assert not fs.exists("new.bin")
 
 
+def test_the_mounts_reads_in_any_order_get_the_files_bytes(fs):
+    """FUSE threads ask for 128 KiB pieces, not always in order; a sequential reader gets
+    the next range fetched ahead. Either way every piece is the file's bytes."""
+    import random
+
+    from cs3lab.fs.operations import READ_BLOCK, CS3Operations
+
+    data = os.urandom(3 * READ_BLOCK + 12345)
+    fs.pipe("pieces.bin", data)
+    ops = CS3Operations(fs)
+    piece = 128 * 1024
+    offsets = list(range(0, len(data), piece))
+    for order in (offsets, random.Random(7).sample(offsets, len(offsets))):
+        fh = ops("open", "/pieces.bin", os.O_RDONLY)
+        try:
+            got = {offset: ops("read", "/pieces.bin", piece, offset, fh) for offset in order}
+        finally:
+            ops("release", "/pieces.bin", fh)
+        assert b"".join(got[offset] for offset in offsets) == data
+
+
 def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkeypatch):
     """``ls -l`` in the mount: one listing, then every entry's getattr from it."""
     from cs3lab.fs.operations import CS3Operations

@@ -44,6 +44,7 @@ from .streams import spooled_download, upload_file
 
 log = logging.getLogger(__name__)
 READ_BLOCK = 8 * 1024 * 1024
+READ_BLOCKS_KEPT = 3
 # `os.getxattr(path, LOCK_XATTR)`: who holds the file's write lock (the mount can only answer
 # EACCES to a write, which names nobody).
 LOCK_XATTR = "user.cs3lab.lock"
@@ -115,6 +116,17 @@ class CS3Operations(FUSEr):
             if isinstance(handle, WriteHandle):
                 self.pending.setdefault(handle.path, handle)
             return fh
+
+    def _open_read(self, name: str) -> Any:
+        """``name`` opened for reading. The kernel's reads come from several FUSE threads, not
+        always in order: fixed blocks (a few kept) serve them, not a cache of one window."""
+        return self.fs.open(
+            name,
+            "rb",
+            block_size=READ_BLOCK,
+            cache_type="blockcache",
+            cache_options={"maxblocks": READ_BLOCKS_KEPT},
+        )
 
     def _run(self, coroutine: Callable, *args: Any) -> Any:
         return sync(self.fs.loop, coroutine, *args)
@@ -244,7 +256,7 @@ class CS3Operations(FUSEr):
             pending = self.pending.get(name)
             if pending is not None:  # read back what this mount is writing
                 return self._add(ReadHandle(name, None))
-            return self._add(ReadHandle(name, self.fs.open(name, "rb", block_size=READ_BLOCK)))
+            return self._add(ReadHandle(name, self._open_read(name)))
         info = self._run(self.fs._prepare_write, name, "")
         if flags & os.O_TRUNC or info is None:
             return self._add(WriteHandle(name, Spool(), dirty=True))
@@ -259,7 +271,7 @@ class CS3Operations(FUSEr):
             if handle.file is None:
                 pending = self.pending.get(handle.path)
                 if pending is None:
-                    handle.file = self.fs.open(handle.path, "rb", block_size=READ_BLOCK)
+                    handle.file = self._open_read(handle.path)
                 else:
                     return pending.spool.pread(size, offset)
             handle.file.seek(offset)

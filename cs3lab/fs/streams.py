@@ -106,30 +106,60 @@ async def _initiate(fs: CS3FileSystem, path: str) -> Download:
     return await files.initiate_download(fs.cs3_path(path))
 
 
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class RangeReader:
     """Reads parts of one file. One InitiateFileDownload serves all ranged reads (its transfer
     token is asked for again when the data server stops accepting it). Where the storage
     cannot serve ranges (Reva v3's local driver answers 416), the file is streamed once into
-    a spool and read from there."""
+    a spool and read from there.
+
+    A sequential reader gets the next range fetched while it works on this one (one range
+    ahead at most): the network and the reader take turns no longer."""
 
     def __init__(self, fs: CS3FileSystem, path: str, size: int) -> None:
         self.fs, self.path, self.size = fs, path, size
         self._download: Download | None = None
         self._spool: Spool | None = None
+        self._ahead: tuple[int, int, asyncio.Future[bytes | None]] | None = None
 
     async def read(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
         if start >= end:
             return b""
         if self._spool is None and self.fs.ranges_supported is not False:
-            data = await self._ranged(start, end)
+            data = await self._fetched_ahead(start, end)
+            if data is None:
+                data = await self._ranged(start, end)
             if data is not None:
+                if end < self.size:
+                    following = (end, min(end + (end - start), self.size))
+                    fetch = asyncio.ensure_future(self._ranged(*following))
+                    fetch.add_done_callback(_retrieve)  # a failure counts only when read
+                    self._ahead = (*following, fetch)
                 return data
         if self._spool is None:
             self._spool = await spooled_download(self.fs, self.path)
         if self._spool.in_memory:
             return self._spool.pread(end - start, start)
         return await asyncio.to_thread(self._spool.pread, end - start, start)
+
+    async def _fetched_ahead(self, start: int, end: int) -> bytes | None:
+        """[start, end) from the range fetched ahead, if it holds them (else that fetch is
+        dropped)."""
+        if self._ahead is None:
+            return None
+        ahead_start, ahead_end, fetch = self._ahead
+        self._ahead = None
+        if ahead_start != start or ahead_end < end:
+            fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
+            return None
+        data = await fetch
+        return None if data is None else data[: end - start]
 
     async def _ranged(self, start: int, end: int) -> bytes | None:
         """The bytes of [start, end), or None when the storage cannot serve ranges."""
@@ -163,6 +193,10 @@ class RangeReader:
         return None  # pragma: no cover
 
     def close(self) -> None:
+        if self._ahead is not None:
+            fetch, self._ahead = self._ahead[2], None
+            if not self.fs.loop.is_closed():
+                self.fs.loop.call_soon_threadsafe(fetch.cancel)
         if self._spool is not None:
             self._spool.close()
             self._spool = None
