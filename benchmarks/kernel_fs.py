@@ -14,8 +14,9 @@ interleaved (the order rotates each repeat):
   listing cache emptied first; mount = ``os.scandir`` + ``stat()`` of every entry (``ls -l``),
   after the mount's caches (1 s FUSE attributes, 2 s listing) expired, untimed.
 
-Memory: the peak RSS of the mount process (VmHWM) and the peak of Python allocations of one
-more (untimed) cs3:// read and write (tracemalloc) are printed beside the table. Each result
+Memory: the peak RSS of the mount process (VmHWM) and, for one more (untimed) cs3:// read
+and write, the peak of Python allocations (tracemalloc) and of spool pages (the spool
+budget's high-water mark) are printed beside the table. Each result
 is checked (sizes, entry counts, a read's SHA-256). No time is asserted: a record;
 compare the ratios.
 """
@@ -42,7 +43,7 @@ sys.path.insert(0, str(HERE.parent / "tools" / "sites"))
 import site_runner  # noqa: E402
 from run import RawCS3, align, machine, progress  # noqa: E402
 
-from cs3lab.fs import CS3FileSystem  # noqa: E402
+from cs3lab.fs import CS3FileSystem, spool  # noqa: E402
 from cs3lab.fs.mount import lazy_unmount  # noqa: E402
 
 MIB = 1024 * 1024
@@ -223,9 +224,13 @@ async def bench_site(site, args) -> dict:
             (f"read {args.size_mb} MB", fs_read),
             (f"write {args.size_mb} MB", fs_write),
         ):
+            spool.BUDGET.peak = spool.BUDGET.used
             tracemalloc.start()
             await asyncio.to_thread(run)
-            python_peak[op] = tracemalloc.get_traced_memory()[1] / MIB
+            python_peak[op] = (
+                tracemalloc.get_traced_memory()[1] / MIB,
+                spool.BUDGET.peak / MIB,
+            )
             tracemalloc.stop()
         for name in ("w-raw.bin", "w-cs3.bin", "w-mount.bin"):
             assert (await raw.stat(f"{home}/{name}")).size == size, name
@@ -285,10 +290,14 @@ def report(results: dict[str, dict], args) -> str:
     parts.append("")
     for name, result in results.items():
         start, peak = result["rss"]
-        peaks = ", ".join(f"{op} {v:.1f} MiB" for op, v in result["python_peak"].items())
+        peaks = ", ".join(
+            f"{op} {python:.1f} MiB + spool {spooled:.0f} MiB"
+            for op, (python, spooled) in result["python_peak"].items()
+        )
         parts.append(
             f"- {name}: mount process RSS {start:.0f} MiB after start, peak {peak:.0f} MiB over "
-            f"the whole run; cs3:// peak Python allocations: {peaks}"
+            f"the whole run (spool budget {spool.BUDGET.limit // MIB} MiB); cs3:// peak memory: "
+            f"Python allocations + spool pages (memory maps, not seen by tracemalloc): {peaks}"
         )
     load = os.getloadavg()
     info = machine([])

@@ -12,6 +12,7 @@ crash.
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 import threading
@@ -32,6 +33,7 @@ class MemoryBudget:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
+        self.peak = 0  # the most ever used at once (benchmarks and tests read it)
         self._lock = threading.Lock()
 
     @classmethod
@@ -48,6 +50,7 @@ class MemoryBudget:
             if self.used + size > self.limit:
                 return False
             self.used += size
+            self.peak = max(self.peak, self.used)
             return True
 
     def give(self, size: int) -> None:
@@ -62,12 +65,14 @@ class Spool:
     """A file's bytes, addressed by offset (``pread``, ``pwrite``, ``truncate``) or appended
     (``write``), then read out in chunks for an upload. Safe to use from several threads.
 
-    In memory the bytes sit in pages of :data:`PAGE_BYTES` (zeros where nothing was written):
-    growing never copies what is there, and the budget is taken a page at a time."""
+    In memory the bytes sit in pages of :data:`PAGE_BYTES`, each an anonymous memory map
+    (zeros where nothing was written): growing never copies what is there, the budget is
+    taken a page at a time, and a closed spool's memory goes back to the OS (freed heap
+    memory would stay with the process, in the arena of whichever FUSE thread used it)."""
 
     def __init__(self, budget: MemoryBudget | None = None) -> None:
         self._budget = budget or BUDGET
-        self._pages: list[bytearray] | None = []
+        self._pages: list[mmap.mmap] | None = []
         self._file: IO[bytes] | None = None
         self._size = 0
         self._lock = threading.Lock()
@@ -175,7 +180,7 @@ class Spool:
             return True
         if not self._budget.take(missing * PAGE_BYTES):
             return False
-        self._pages.extend(bytearray(PAGE_BYTES) for _ in range(missing))
+        self._pages.extend(mmap.mmap(-1, PAGE_BYTES) for _ in range(missing))
         return True
 
     def _cut(self, length: int) -> None:
