@@ -155,6 +155,35 @@ async def test_a_write_that_read_the_lock_before_it_was_given_back_is_not_refuse
             await contents.locks.write_lock_id(path, await contents.files.stat(path))
 
 
+async def test_a_save_whose_lock_was_given_back_before_it_was_written_is_stored(
+    jp_fetch, jp_serverapp, monkeypatch
+):
+    # The third order: the save checked the lock (this session's: its id goes with the
+    # upload), then the last tab gave it back, then the upload arrived with a lock id the
+    # storage no longer has (decomposedfs: "not locked"). The save asks again and is stored.
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab-1"})
+    locks = jp_serverapp.contents_manager.locks
+    real = locks.write_lock_id
+    asked: list[str] = []
+
+    async def then_given_back(path, info):
+        lock_id = await real(path, info)
+        asked.append(lock_id)
+        if len(asked) == 1:
+            await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab-1")
+        return lock_id
+
+    monkeypatch.setattr(locks, "write_lock_id", then_given_back)
+    edited = {**NB, "content": {**NB["content"], "metadata": {"given_back": True}}}
+    model = await api(jp_fetch, "PUT", "nb.ipynb", edited)
+    assert model["name"] == "nb.ipynb"
+    assert asked[0]  # the first check found this session's lock
+    stored = await api(jp_fetch, "GET", "nb.ipynb")
+    assert stored["content"]["metadata"] == {"given_back": True}
+    assert (await locks_api(jp_fetch, "GET", path="nb.ipynb"))["locked"] is False
+
+
 async def test_bad_lock_requests_get_clear_4xx(jp_fetch):
     await api(jp_fetch, "PUT", "nb.ipynb", NB)
     await api(jp_fetch, "PUT", "folder", {"type": "directory"})

@@ -16,7 +16,7 @@ from traitlets import Bool, Enum, Integer, Unicode, default
 
 from ..config import CS3Connection
 from ..cs3 import Files
-from ..cs3.errors import CS3Error, InsufficientStorage, Locked, NotFound
+from ..cs3.errors import Conflict, CS3Error, InsufficientStorage, Locked, NotFound, ServerError
 from ..cs3.files import ResourceInfo
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models, spaces
@@ -448,10 +448,9 @@ class CS3ContentsManager(AsyncContentsManager):
         """Store ``data`` at ``path`` with this server's lock id; 423 naming the holder (and
         nothing written) when someone else holds the file's lock."""
         cs3_path = self.cs3_path(path)
-        lock_id = await self.locks.write_lock_id(cs3_path, stored)
         mount = self.mounts.mount_of(cs3_path)
         try:
-            await self.files.upload(cs3_path, data, lock_id, stored)
+            await self._upload_with_lock(cs3_path, data, stored)
         except CS3Error as err:
             if mount is not None and mount.explain_write_error is not None:
                 raise mount.explain_write_error(err) from None
@@ -462,6 +461,24 @@ class CS3ContentsManager(AsyncContentsManager):
                 if room is not None:
                     raise HTTPError(507, no_room_message(path, len(data), room)) from None
             raise
+
+    async def _upload_with_lock(
+        self, cs3_path: str, data: bytes, stored: ResourceInfo | None
+    ) -> None:
+        lock_id = await self.locks.write_lock_id(cs3_path, stored)
+        try:
+            await self.files.upload(cs3_path, data, lock_id, stored)
+        except (ServerError, Conflict):
+            if not lock_id:
+                raise
+            # This server's lock may have been given back (the last tab closing) between the
+            # check and the write: a native-lock storage then refuses the lock id ("not
+            # locked"). Asked again, the lock state says what to send, or who holds it now.
+            now = await self.files.stat(cs3_path)
+            fresh = await self.locks.write_lock_id(cs3_path, now)
+            if fresh == lock_id:
+                raise
+            await self.files.upload(cs3_path, data, fresh, now)
 
     async def _room(self, path: str) -> int | None:
         """The bytes the quota leaves where ``path`` would be stored (None: no quota, or the
