@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import AsyncIterator, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from fsspec.asyn import sync
 from fsspec.spec import AbstractBufferedFile
@@ -31,20 +31,22 @@ if TYPE_CHECKING:
 # worker thread and back (measured on a 2-core machine: 4 MiB chunks took about a fifth less
 # client CPU than 1 MiB ones for a 100 MB upload; a read-ahead queue took more, not less).
 FILE_CHUNK_BYTES = 4 * CHUNK_BYTES
+T = TypeVar("T")
+
+
+async def on_spool(spool: Spool, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``, a call on ``spool``: at once while it is in memory, off the event
+    loop once it is on disk."""
+    if spool.in_memory:
+        return call(*args)
+    return await asyncio.to_thread(call, *args)
 
 
 def file_sink(target: IO[bytes] | Spool):
-    """A download's chunk callback writing to ``target`` (a file or a spool on disk: off the
+    """A download's chunk callback writing to ``target`` (a file, or a spool on disk: off the
     event loop; the transfer waits for each write, it never runs ahead of the disk)."""
     if isinstance(target, Spool):
-
-        def to_spool(chunk: bytes):
-            if target.in_memory:
-                target.write(chunk)
-                return None
-            return asyncio.to_thread(target.write, chunk)
-
-        return to_spool
+        return lambda chunk: on_spool(target, target.write, chunk)
     return lambda chunk: asyncio.to_thread(target.write, chunk)
 
 
@@ -54,11 +56,7 @@ async def file_chunks(source: IO[bytes] | Spool) -> AsyncIterator[bytes]:
     if isinstance(source, Spool):
         chunks: Iterator[bytes] = source.chunks(FILE_CHUNK_BYTES)
         while True:
-            chunk = (
-                next(chunks, b"")
-                if source.in_memory
-                else await asyncio.to_thread(next, chunks, b"")
-            )
+            chunk = await on_spool(source, next, chunks, b"")
             if not chunk:
                 return
             yield chunk
@@ -143,9 +141,7 @@ class RangeReader:
                 return data
         if self._spool is None:
             self._spool = await spooled_download(self.fs, self.path)
-        if self._spool.in_memory:
-            return self._spool.pread(end - start, start)
-        return await asyncio.to_thread(self._spool.pread, end - start, start)
+        return await on_spool(self._spool, self._spool.pread, end - start, start)
 
     async def _fetched_ahead(self, start: int, end: int) -> bytes | None:
         """[start, end) from the range fetched ahead, if it holds them (else that fetch is
