@@ -36,6 +36,12 @@ _SIGN_IN_REFUSED = {
 }
 # Large listings (thousands of entries) exceed gRPC's default 4 MiB message limit.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+# A gateway that cannot be reached is tried again at most a second apart: gRPC's default
+# backoff grows to 120 s, and a site that came back would stay "unreachable" that long.
+RECONNECT_BACKOFF_MS = (250, 1000)
+# A call that did not reach the gateway because the channel is between two connection
+# attempts is made once more, waiting at most this long for the channel to connect.
+RECONNECT_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ def _open_channel(config: GatewayConfig) -> grpc.aio.Channel:
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[0]),
+        ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[1]),
     ]
     if not config.tls:
         return grpc.aio.insecure_channel(config.address, options=options)
@@ -89,7 +97,7 @@ class CS3Client:
         request = gw.AuthenticateRequest(type=auth_type, client_id=client_id, client_secret=secret)
         what = f"signing in as {client_id or 'the token holder'}"
         try:
-            response = await self.stub.Authenticate(request, timeout=self.gateway.timeout)
+            response = await self._unary(self.stub.Authenticate, request)
         except grpc.aio.AioRpcError as err:
             raise error_for_rpc(err, what, self.address) from None
         code = response.status.code
@@ -111,9 +119,7 @@ class CS3Client:
             token = await self.tokens.token()
             stale = self.tokens.current
             try:
-                response = await rpc(
-                    request, metadata=((TOKEN_HEADER, token),), timeout=self.gateway.timeout
-                )
+                response = await self._unary(rpc, request, metadata=((TOKEN_HEADER, token),))
             except grpc.aio.AioRpcError as err:
                 if err.code() in _TOKEN_REJECTED and attempt == 1:
                     await self.tokens.renew(stale=stale)
@@ -128,6 +134,19 @@ class CS3Client:
                 continue
             raise error_for_status(status.code, status.message, what)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _unary(self, rpc: Any, request: Any, **kwargs: Any) -> Any:
+        """One gRPC call. gRPC fails a call at once while its channel waits to connect again
+        (a site that was away and is back): such a call, which reached no gateway, is made
+        once more, waiting for the connection."""
+        try:
+            return await rpc(request, timeout=self.gateway.timeout, **kwargs)
+        except grpc.aio.AioRpcError as err:
+            not_sent = "failed to connect" in (err.details() or "").lower()
+            if err.code() != grpc.StatusCode.UNAVAILABLE or not not_sent:
+                raise
+        wait = min(self.gateway.timeout, RECONNECT_WAIT_SECONDS)
+        return await rpc(request, timeout=wait, wait_for_ready=True, **kwargs)
 
     async def whoami(self) -> user_res.User:
         """The signed-in user (from the gateway, so it also validates the token)."""
