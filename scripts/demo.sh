@@ -15,7 +15,7 @@ setup_revad
 
 setup_fuse
 
-setup_python "test"
+setup_python "test,mount"
 
 step "demo"
 exec python scripts/demo.py

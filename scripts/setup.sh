@@ -5,7 +5,7 @@
 #   setup_revad              build both lines of revad once into $CS3LAB_CACHE
 #                            (tools/revad/build.sh [v2]) and export CS3LAB_REVAD=<Reva v3
 #                            binary> and CS3LAB_REVAD_V2=<Reva v2 binary> (site_runner uses them)
-#   setup_fuse               install Debian's fuse3 and libfuse2 if missing (the kernels' FUSE
+#   setup_fuse               install Debian's fuse3 and libfuse3-dev if missing (the kernels' FUSE
 #                            mount of the CS3 home; without them kernels use cs3:// only)
 #   setup_python EXTRAS      create .venv if missing, activate it, install cs3lab from this
 #                            checkout with the given extras (e.g. "test,dev") and check that
@@ -28,12 +28,12 @@ setup_revad() {
 }
 
 setup_fuse() {
-	step "FUSE (fuse3's fusermount, libfuse2 for fusepy)"
-	if ! command -v fusermount3 >/dev/null || ! ldconfig -p | grep -q 'libfuse\.so\.2'; then
+	step "FUSE (fuse3's fusermount and libfuse3, its headers for pyfuse3's build)"
+	if ! command -v fusermount3 >/dev/null || [[ ! -e /usr/include/fuse3/fuse_lowlevel.h ]]; then
 		local sudo_=""
 		[[ $(id -u) == 0 ]] || sudo_="sudo"
 		$sudo_ apt-get update -qq
-		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 libfuse2 >/dev/null
+		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 libfuse3-dev pkg-config gcc >/dev/null
 	fi
 	fusermount3 --version
 	[[ -e /dev/fuse ]] || echo "no /dev/fuse here: kernels will reach CS3 through cs3:// only"

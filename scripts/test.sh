@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine of this kind, in one command:
 #   bash scripts/test.sh            (extra arguments go to pytest, e.g. -k checkpoints)
-# It installs what it needs (Debian's chromium, fuse3 and libfuse2, a venv with cs3lab and its test extras,
+# It installs what it needs (Debian's chromium, fuse3 and libfuse3-dev, a venv with cs3lab and its test extras,
 # the UI test's npm packages), builds revad once into ~/.cache/cs3lab (tools/revad/build.sh),
 # lints, then runs pytest: unit tests, REST tests against a real revad, and the browser test.
 set -euo pipefail
@@ -20,7 +20,7 @@ setup_fuse
 
 setup_revad
 
-setup_python "test,dev"
+setup_python "test,dev,mount"
 
 step "ui-tests npm packages"
 npm ci --prefix ui-tests --no-audit --no-fund --loglevel=error

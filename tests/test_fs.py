@@ -5,6 +5,7 @@ streamed with bounded memory."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import json
@@ -271,36 +272,71 @@ def test_a_new_file_whose_upload_broke_off_is_not_left_behind(fs, monkeypatch):
     assert not fs.exists("new.bin")
 
 
+def call_on_loop(fs, coroutine, *args):
+    from fsspec.asyn import sync
+
+    return sync(fs.loop, coroutine, *args)
+
+
+def mount_operations(fs):
+    """The mount's operations over ``fs`` and a caller of them (on ``fs``'s loop, as the
+    mount process runs them on its own), as the kernel makes them: by inode."""
+    from cs3lab.fs.operations import CS3Operations
+
+    ops = CS3Operations(fs)
+
+    def call(operation, *args):
+        return call_on_loop(fs, getattr(ops, operation), *args)
+
+    def inode(path):
+        parent = 1  # pyfuse3.ROOT_INODE
+        for name in path.split("/"):
+            parent = call("lookup", parent, name.encode(), None).st_ino
+        return parent
+
+    return ops, call, inode
+
+
 def test_the_mounts_reads_in_any_order_get_the_files_bytes(fs):
-    """FUSE threads ask for 128 KiB pieces, not always in order; a sequential reader gets
-    the next range fetched ahead. Either way every piece is the file's bytes."""
+    """The kernel asks for pieces, several at a time and not always in order; a sequential
+    reader gets the next block fetched ahead. Either way every piece is the file's bytes."""
     import random
 
-    from cs3lab.fs.operations import READ_BLOCK, CS3Operations
+    from cs3lab.fs.operations import READ_BLOCK
 
     data = os.urandom(3 * READ_BLOCK + 12345)
     fs.pipe("pieces.bin", data)
-    ops = CS3Operations(fs)
+    ops, call, inode = mount_operations(fs)
+    number = inode("pieces.bin")
     piece = 128 * 1024
     offsets = list(range(0, len(data), piece))
     for order in (offsets, random.Random(7).sample(offsets, len(offsets))):
-        fh = ops("open", "/pieces.bin", os.O_RDONLY)
+        fh = call("open", number, os.O_RDONLY, None).fh
         try:
-            got = {offset: ops("read", "/pieces.bin", piece, offset, fh) for offset in order}
+            got = {offset: call("read", fh, offset, piece) for offset in order}
         finally:
-            ops("release", "/pieces.bin", fh)
+            call("release", fh)
         assert b"".join(got[offset] for offset in offsets) == data
+
+    async def concurrently(fh):  # as the kernel's read-ahead does: several requests at once
+        return await asyncio.gather(*(ops.read(fh, offset, piece) for offset in offsets))
+
+    fh = call("open", number, os.O_RDONLY, None).fh
+    try:
+        assert b"".join(call_on_loop(fs, concurrently, fh)) == data
+    finally:
+        call("release", fh)
 
 
 def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkeypatch):
-    """``ls -l`` in the mount: one listing, then every entry's getattr from it."""
-    from cs3lab.fs.operations import CS3Operations
-
+    """``ls -l`` in the mount: one listing, then every entry's lookup from it."""
     for i in range(30):
         fs.pipe(f"many/f{i:02d}.txt", b"x" * i)
-    ops = CS3Operations(fs)
-    names = ops("readdir", "/many", 0)
-    assert sorted(names)[2:] == [f"f{i:02d}.txt" for i in range(30)]
+    ops, call, inode = mount_operations(fs)
+    folder = inode("many")
+    fh = call("opendir", folder, None)
+    assert sorted(name for name, _ in ops.folders[fh]) == [f"f{i:02d}.txt" for i in range(30)]
+    call("releasedir", fh)
     stats = []
     real_stat = fs._stat
 
@@ -309,22 +345,23 @@ def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkey
         return await real_stat(path)
 
     monkeypatch.setattr(fs, "_stat", counted)
-    sizes = [ops("getattr", f"/many/f{i:02d}.txt")["st_size"] for i in range(30)]
+    sizes = [call("lookup", folder, f"f{i:02d}.txt".encode(), None).st_size for i in range(30)]
     assert sizes == list(range(30))
     assert stats == []
-    # An own write empties the listing cache: the next getattr asks the storage.
+    # An own write empties the listing cache: the next lookup asks the storage.
     fs.pipe("many/f03.txt", b"longer")
     stats.clear()
-    assert ops("getattr", "/many/f03.txt")["st_size"] == 6
+    assert call("lookup", folder, b"f03.txt", None).st_size == 6
     assert stats == ["many/f03.txt"]
-    with pytest.raises(OSError) as err:
-        ops("getattr", "/many/missing.txt")
-    assert err.value.errno == errno.ENOENT
+    with pytest.raises(Exception) as err:
+        call("lookup", folder, b"missing.txt", None)
+    assert getattr(err.value, "errno", None) == errno.ENOENT
+    with pytest.raises(Exception) as err:
+        call("lookup", folder, b"\xff-not-utf8", None)
+    assert getattr(err.value, "errno", None) == errno.EINVAL
 
 
 def test_each_write_is_a_new_version(fs, site, home):
-    import asyncio
-
     fs.pipe("v.txt", b"first")
     fs.pipe("v.txt", b"second")
     with fs.open("v.txt", "wb") as f:

@@ -1,13 +1,13 @@
 """The kernels' FUSE mount of the user's CS3 home: started with the server, gone with it.
 
-The mount runs in a child process (``python -m cs3lab.fs.mount MOUNTPOINT``: fsspec's FUSE
-bridge over ``cs3://``, see :mod:`cs3lab.fs.operations`), signed in with the kernels' token
+The mount runs in a child process (``python -m cs3lab.fs.mount MOUNTPOINT``: pyfuse3 on
+asyncio over ``cs3://``, see :mod:`cs3lab.fs.operations`), signed in with the kernels' token
 file (:mod:`cs3lab.fs.kernels`), never with the server's password. The server stops it on
 shutdown (SIGTERM: libfuse unmounts); the child also dies with the server (Linux's
 parent-death signal, and a watch on its parent) and, if it was killed outright, the next server
 start lazily unmounts what dead servers left (``fusermount -u -z``). Where FUSE is missing
-(no /dev/fuse, no fusermount, no libfuse) or the mount fails, the server says so once and
-kernels start in the scratch folder: ``cs3://`` works either way.
+(no /dev/fuse, no fusermount, no libfuse3 or pyfuse3) or the mount fails, the server says so
+once and kernels start in the scratch folder: ``cs3://`` works either way.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import importlib.util
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ MOUNTS_DIR = Path(tempfile.gettempdir()) / "cs3lab-mounts"
 READY_SECONDS = 30.0
 STOP_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1
+READ_AHEAD_KB = 1024
 
 
 def fusermount() -> str | None:
@@ -46,26 +49,34 @@ def unavailable_reason() -> str | None:
         return f"there is no {device}"
     if fusermount() is None:
         return "fusermount is not installed (Debian: apt-get install fuse3)"
-    if ctypes.util.find_library("fuse") is None:
-        return "libfuse2 is not installed (Debian: apt-get install libfuse2)"
+    if ctypes.util.find_library("fuse3") is None:
+        return "libfuse3 is not installed (Debian: apt-get install fuse3)"
+    if importlib.util.find_spec("pyfuse3") is None:
+        return (
+            "pyfuse3 is not installed (pip install 'cs3lab[mount]'; "
+            "it builds against libfuse3-dev, Debian: apt-get install libfuse3-dev)"
+        )
     return None
 
 
-def mounted_under(base: Path) -> list[Path]:
-    """The mount points below ``base`` (from /proc/self/mountinfo)."""
-    found = []
+def _mount_devices() -> list[tuple[str, str]]:
+    """(mount point, "major:minor") of every mount (from /proc/self/mountinfo)."""
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
         return []
-    prefix = str(base).rstrip("/") + "/"
+    found = []
     for line in lines:
         fields = line.split()
         if len(fields) > 4:
-            point = fields[4].encode().decode("unicode_escape")
-            if point.startswith(prefix):
-                found.append(Path(point))
+            found.append((fields[4].encode().decode("unicode_escape"), fields[2]))
     return found
+
+
+def mounted_under(base: Path) -> list[Path]:
+    """The mount points below ``base``."""
+    prefix = str(base).rstrip("/") + "/"
+    return [Path(point) for point, _ in _mount_devices() if point.startswith(prefix)]
 
 
 def lazy_unmount(point: Path) -> bool:
@@ -181,7 +192,7 @@ def _safe(name: str) -> str:
 # -- the mount process ------------------------------------------------------------------------
 
 
-def _die_with_parent(mountpoint: str) -> None:
+def _die_with_parent(mountpoint: str, stop: Callable[[], object]) -> None:
     """SIGTERM when the server dies (Linux), and a watch for good measure."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -193,7 +204,8 @@ def _die_with_parent(mountpoint: str) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
-        lazy_unmount(Path(mountpoint))  # the FUSE loop then returns
+        stop()
+        lazy_unmount(Path(mountpoint))
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
@@ -204,14 +216,22 @@ def main(argv: list[str]) -> int:
         return 2
     mountpoint = argv[0]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    _die_with_parent(mountpoint)
-    from fuse import FUSE
+    return asyncio.run(_serve(mountpoint))
+
+
+async def _serve(mountpoint: str) -> int:
+    """Mount, answer the kernel until SIGTERM (or the server's death), unmount."""
+    import pyfuse3
+    import pyfuse3.asyncio
 
     from .filesystem import CS3FileSystem
     from .operations import CS3Operations
 
-    fs = CS3FileSystem()  # the kernels' CS3LAB_* environment: gateway, user, token file
-    fs.ls("")  # fail here, with a clear message, when the credentials do not work
+    pyfuse3.asyncio.enable()
+    loop = asyncio.get_running_loop()
+    # the kernels' CS3LAB_* environment: gateway, user, token file
+    fs = CS3FileSystem(asynchronous=True, loop=loop)
+    await fs._ls("")  # fail here, with a clear message, when the credentials do not work
     log.info(
         "mounting %s (CS3 %s of %s) at %s",
         fs.home,
@@ -219,23 +239,33 @@ def main(argv: list[str]) -> int:
         fs.connection.username,
         mountpoint,
     )
-    FUSE(
-        CS3Operations(fs),
-        mountpoint,
-        foreground=True,
-        nothreads=False,
-        big_writes=True,
-        atomic_o_trunc=True,
-        max_read=1024 * 1024,
-        max_write=1024 * 1024,
-        fsname="cs3lab",
-        subtype="cs3",
-        attr_timeout=1.0,
-        entry_timeout=1.0,
-    )
+    # no default_permissions: the storage decides who may write (locks, shares)
+    pyfuse3.init(CS3Operations(fs), mountpoint, {"fsname=cs3lab", "subtype=cs3"})
+    try:
+        _read_ahead(mountpoint)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, pyfuse3.terminate)
+        _die_with_parent(mountpoint, lambda: loop.call_soon_threadsafe(pyfuse3.terminate))
+        await pyfuse3.main()
+    finally:
+        pyfuse3.close(unmount=True)
+        await fs._close()
     log.info("unmounted %s", mountpoint)
-    fs.close()
     return 0
+
+
+def _read_ahead(mountpoint: str) -> None:
+    """Let the kernel read ahead READ_AHEAD_KB in one request (its default for FUSE is
+    128 KiB, so 1 MiB reads would come in 8 pieces). Root only; else the default stays."""
+    device = next(
+        (dev for point, dev in _mount_devices() if point == os.path.abspath(mountpoint)), None
+    )
+    if device is None:
+        return
+    try:
+        Path(f"/sys/class/bdi/{device}/read_ahead_kb").write_text(str(READ_AHEAD_KB))
+    except OSError as err:
+        log.info("read-ahead stays at the kernel's default: %s", err)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """The FUSE operations of the kernels' mount: the user's CS3 home as a local folder.
 
-fsspec's FUSE bridge (``fsspec.fuse``, on fusepy and libfuse) over :class:`CS3FileSystem`,
-with operations of our own where fsspec's ``FUSEr`` is too thin for ordinary programs:
+pyfuse3 (libfuse 3) on asyncio, over the async API of :class:`CS3FileSystem`: every
+operation is a coroutine on the event loop that holds the CS3 client, with no thread in
+between, and libfuse 3 hands over up to 1 MiB per read or write (libfuse 2 stops at
+128 KiB). What ordinary programs need:
 
-* writes go to a temporary file (random offsets, ``r+``, truncation all work) and are stored
-  with one streamed upload when the program closes (or fsyncs) the file: a new version in the
+* writes go to a spool (random offsets, ``r+``, truncation all work) and are stored with
+  one streamed upload when the program closes (or fsyncs) the file: a new version in the
   storage, like a save in JupyterLab; a file locked by someone else cannot be opened for
   writing (EACCES, so Python raises PermissionError), checked again at the upload;
 * a new file exists for its creator from ``create`` on, without an empty upload first;
+* reads come from blocks fetched with ranged downloads, the next one fetched ahead;
 * rename, chmod/utime (accepted and ignored: CS3 has no modes) and statfs, which tools call;
 * the extended attribute ``user.cs3lab.lock``: who holds a file's lock, since when.
 
@@ -16,39 +19,111 @@ Every CS3 error becomes the errno of the matching built-in exception (cs3lab.fs.
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import functools
 import logging
 import os
 import stat
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from fsspec.asyn import sync
-from fsspec.fuse import FUSEr
-
-try:
-    from fuse import FuseOSError
-except (ImportError, OSError):  # no libfuse: the mount is not available, the rest still is
-
-    class FuseOSError(OSError):  # type: ignore[no-redef]
-        def __init__(self, code: int) -> None:
-            super().__init__(code, os.strerror(code))
-
+import pyfuse3
 
 from .errors import errno_of
 from .filesystem import CS3FileSystem
 from .spool import Spool
-from .streams import spooled_download, upload_file
+from .streams import RangeReader, on_spool, spooled_download, upload_file
 
 log = logging.getLogger(__name__)
 READ_BLOCK = 8 * 1024 * 1024
 READ_BLOCKS_KEPT = 3
+ATTR_SECONDS = 1.0  # how long the kernel keeps names and attributes before asking again
 # `os.getxattr(path, LOCK_XATTR)`: who holds the file's write lock (the mount can only answer
 # EACCES to a write, which names nobody).
 LOCK_XATTR = "user.cs3lab.lock"
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR
+ROOT = pyfuse3.ROOT_INODE
+T = TypeVar("T")
+
+
+def answered(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """An operation whose errors reach the kernel as errno values (anything unexpected is
+    logged and is EIO): pyfuse3 lets any other exception end the mount."""
+
+    @functools.wraps(method)
+    async def operation(self: CS3Operations, *args: Any) -> T:
+        try:
+            return await method(self, *args)
+        except pyfuse3.FUSEError:
+            raise
+        except (OSError, ValueError) as err:  # ValueError: a name that is not UTF-8, ...
+            code = errno_of(err) if isinstance(err, OSError) else errno.EINVAL
+            if code not in (errno.ENOENT, errno.EEXIST):
+                log.info("%s: %s", method.__name__, err)
+            raise pyfuse3.FUSEError(code) from None
+        except Exception:
+            log.exception("%s failed", method.__name__)
+            raise pyfuse3.FUSEError(errno.EIO) from None
+
+    return operation
+
+
+class Inodes:
+    """The inode numbers of the paths the kernel knows, with the kernel's lookup counts: a
+    number is given back (``forget``) when the kernel no longer uses it."""
+
+    def __init__(self, root: str) -> None:
+        self._paths: dict[int, str] = {ROOT: root}
+        self._numbers: dict[str, int] = {root: ROOT}
+        self._lookups: dict[int, int] = {}
+        self._next = ROOT + 1
+
+    def path(self, inode: int) -> str:
+        try:
+            return self._paths[inode]
+        except KeyError:
+            raise pyfuse3.FUSEError(errno.ESTALE) from None
+
+    def number(self, path: str) -> int:
+        inode = self._numbers.get(path)
+        if inode is None:
+            inode, self._next = self._next, self._next + 1
+            self._paths[inode] = path
+            self._numbers[path] = inode
+        return inode
+
+    def looked_up(self, inode: int) -> int:
+        self._lookups[inode] = self._lookups.get(inode, 0) + 1
+        return inode
+
+    def forget(self, inode: int, count: int) -> None:
+        if inode == ROOT:
+            return
+        left = self._lookups.get(inode, 0) - count
+        if left > 0:
+            self._lookups[inode] = left
+            return
+        self._lookups.pop(inode, None)
+        path = self._paths.pop(inode, None)
+        if path is not None and self._numbers.get(path) == inode:
+            del self._numbers[path]
+
+    def moved(self, old: str, new: str) -> None:
+        """``old`` (and what is below it) is now ``new``; what was at ``new`` is gone."""
+        replaced = self._numbers.pop(new, None)
+        if replaced is not None:
+            self._paths.pop(replaced, None)  # its later uses are ESTALE
+        prefix = f"{old}/"
+        for inode, path in list(self._paths.items()):
+            if path == old or path.startswith(prefix):
+                target = new + path[len(old) :]
+                if self._numbers.get(path) == inode:
+                    del self._numbers[path]
+                self._paths[inode] = target
+                self._numbers[target] = inode
 
 
 class WriteHandle:
@@ -58,105 +133,120 @@ class WriteHandle:
         self.path = path
         self.spool = spool
         self.dirty = dirty
-        self.lock = threading.Lock()
-
-    def size(self) -> int:
-        return self.spool.size
+        self.storing = asyncio.Lock()
 
 
 class ReadHandle:
-    def __init__(self, path: str, file: Any) -> None:
+    """A file open for reading: fixed blocks of it, a few kept (the kernel's reads come in
+    pieces, several at a time, not always in order), fetched one after the other by one
+    RangeReader, which fetches the next block ahead."""
+
+    def __init__(self, path: str, reader: RangeReader | None) -> None:
         self.path = path
-        self.file = file
-        self.lock = threading.Lock()
+        self.reader = reader  # None: a file this mount is writing (read from its spool)
+        self.blocks: OrderedDict[int, bytes] = OrderedDict()
+        self.fetching = asyncio.Lock()
+
+    async def read(self, offset: int, size: int) -> bytes:
+        end = offset + size
+        parts = []
+        while offset < end:
+            index, start = divmod(offset, READ_BLOCK)
+            part = (await self._block(index))[start : start + end - offset]
+            if not part:
+                break
+            parts.append(part)
+            offset += len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def _block(self, index: int) -> bytes:
+        assert self.reader is not None
+        async with self.fetching:
+            block = self.blocks.get(index)
+            if block is not None:
+                self.blocks.move_to_end(index)
+                return block
+            block = await self.reader.read(index * READ_BLOCK, (index + 1) * READ_BLOCK)
+            self.blocks[index] = block
+            while len(self.blocks) > READ_BLOCKS_KEPT:
+                self.blocks.popitem(last=False)
+            return block
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        self.blocks.clear()
 
 
-class CS3Operations(FUSEr):
-    """The FUSE operations over a (synchronous) CS3FileSystem rooted at the user's home."""
+class CS3Operations(pyfuse3.Operations):
+    """The FUSE operations over an asynchronous CS3FileSystem, rooted at ``root`` of it
+    (the user's home when empty). The coroutines run on the file system's loop."""
+
+    supports_dot_lookup = False
+    enable_writeback_cache = False
+    enable_acl = False
 
     def __init__(self, fs: CS3FileSystem, root: str = "") -> None:
-        super().__init__(fs, root)
-        self.root = root.rstrip("/")
+        super().__init__()
+        self.fs = fs
+        self.inodes = Inodes(root.strip("/"))
         self.handles: dict[int, WriteHandle | ReadHandle] = {}
-        self.pending: dict[str, WriteHandle] = {}  # created, not stored yet: path -> handle
+        self.pending: dict[str, WriteHandle] = {}  # open for writing, not stored: path -> handle
+        self.folders: dict[int, list[tuple[str, str]]] = {}  # opendir: (name, path) snapshots
         self._next = 1
-        self._guard = threading.Lock()
-        # name -> entry of the last folder listings read (see _listed)
+        # folder -> (its listing, name -> entry) of the last listings read (see _listed)
         self._indexes: dict[str, tuple[list, dict[str, dict]]] = {}
         self.uid, self.gid = os.getuid(), os.getgid()
 
-    def __call__(self, op: str, *args: Any) -> Any:
-        """Every operation: CS3 errors and OSErrors answered as their errno."""
-        try:
-            return super().__call__(op, *args)
-        except FuseOSError:
-            raise
-        except (OSError, ValueError) as err:
-            code = errno_of(err) if isinstance(err, OSError) else errno.EINVAL
-            if code not in (errno.ENOENT, errno.EEXIST):
-                log.info("%s %s: %s", op, args[0] if args else "", err)
-            raise FuseOSError(code) from None
-        except Exception:
-            log.exception("%s %s failed", op, args[0] if args else "")
-            raise FuseOSError(errno.EIO) from None
+    # -- paths, handles, attributes -------------------------------------------------------
 
-    # -- paths and handles ----------------------------------------------------------------
-
-    def _fs_path(self, path: str) -> str:
-        inner = path.strip("/")
-        if not self.root:
-            return inner
-        return f"{self.root}/{inner}" if inner else self.root
+    def _child(self, parent_inode: int, name: bytes) -> str:
+        parent = self.inodes.path(parent_inode)
+        base = name.decode("utf-8")  # CS3 names are Unicode: other bytes are EINVAL
+        if base in ("", ".", "..") or "/" in base:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        return f"{parent}/{base}" if parent else base
 
     def _add(self, handle: WriteHandle | ReadHandle) -> int:
-        with self._guard:
-            fh = self._next
-            self._next += 1
-            self.handles[fh] = handle
-            if isinstance(handle, WriteHandle):
-                self.pending.setdefault(handle.path, handle)
-            return fh
+        fh, self._next = self._next, self._next + 1
+        self.handles[fh] = handle
+        if isinstance(handle, WriteHandle):
+            self.pending.setdefault(handle.path, handle)
+        return fh
 
-    def _open_read(self, name: str) -> Any:
-        """``name`` opened for reading. The kernel's reads come from several FUSE threads, not
-        always in order: fixed blocks (a few kept) serve them, not a cache of one window."""
-        return self.fs.open(
-            name,
-            "rb",
-            block_size=READ_BLOCK,
-            cache_type="blockcache",
-            cache_options={"maxblocks": READ_BLOCKS_KEPT},
-        )
-
-    def _run(self, coroutine: Callable, *args: Any) -> Any:
-        return sync(self.fs.loop, coroutine, *args)
-
-    # -- metadata -------------------------------------------------------------------------
-
-    def _attrs(self, kind: str, size: int, mtime: float, writable: bool = True) -> dict:
-        if kind == "directory":
-            mode = stat.S_IFDIR | 0o755
+    def _attrs(self, inode: int, entry: dict) -> pyfuse3.EntryAttributes:
+        attrs = pyfuse3.EntryAttributes()
+        size = int(entry["size"])
+        if entry["type"] == "directory":
+            attrs.st_mode = stat.S_IFDIR | 0o755
+            attrs.st_nlink = 2
         else:
-            mode = stat.S_IFREG | (0o644 if writable else 0o444)
-        return {
-            "st_mode": mode,
-            "st_nlink": 2 if kind == "directory" else 1,
-            "st_size": size,
-            "st_blocks": (size + 511) // 512,
-            "st_blksize": READ_BLOCK,
-            "st_uid": self.uid,
-            "st_gid": self.gid,
-            "st_mtime": mtime,
-            "st_ctime": mtime,
-            "st_atime": mtime,
-        }
+            attrs.st_mode = stat.S_IFREG | (0o644 if entry.get("writable", True) else 0o444)
+            attrs.st_nlink = 1
+        attrs.st_ino = inode
+        attrs.st_size = size
+        attrs.st_blocks = (size + 511) // 512
+        attrs.st_blksize = READ_BLOCK
+        attrs.st_uid, attrs.st_gid = self.uid, self.gid
+        mtime_ns = int(float(entry.get("mtime") or 0) * 1e9)
+        attrs.st_mtime_ns = attrs.st_ctime_ns = attrs.st_atime_ns = mtime_ns
+        attrs.attr_timeout = attrs.entry_timeout = ATTR_SECONDS
+        return attrs
+
+    def _pending_entry(self, handle: WriteHandle) -> dict:
+        return {"type": "file", "size": handle.spool.size, "mtime": time.time()}
+
+    async def _entry(self, path: str) -> dict:
+        pending = self.pending.get(path)
+        if pending is not None:
+            return self._pending_entry(pending)
+        return self._listed(path) or await self.fs._info(path)
 
     def _listed(self, name: str) -> dict | None:
         """The entry of ``name`` in its folder's listing when the file system still holds
         that listing (``ls -l``, ``os.scandir`` + ``stat``: one lookup per entry right after
-        the readdir), read here in the FUSE thread: no call into the event loop, no CS3
-        call, and a dict look-up instead of a scan of the listing. The same freshness as
-        ``fs.info``, which answers from the same cache."""
+        the readdir): a dict look-up, no CS3 call. The same freshness as ``fs.info``, which
+        answers from the same cache."""
         parent = self.fs._parent(name)
         if not name or parent == name:
             return None
@@ -172,172 +262,225 @@ class CS3Operations(FUSEr):
             self._indexes[parent] = index
         return index[1].get(name)
 
-    def getattr(self, path: str, fh: int | None = None) -> dict:
-        name = self._fs_path(path)
-        pending = self.pending.get(name)
-        if pending is not None:
-            return self._attrs("file", pending.size(), time.time())
-        info = self._listed(name) or self.fs.info(name)
-        return self._attrs(info["type"], info["size"], info["mtime"], info["writable"])
+    async def _looked_up(self, path: str) -> pyfuse3.EntryAttributes:
+        entry = await self._entry(path)
+        return self._attrs(self.inodes.looked_up(self.inodes.number(path)), entry)
 
-    def readdir(self, path: str, fh: int) -> list[str]:
-        name = self._fs_path(path)
-        names = [os.path.basename(e["name"]) for e in self.fs.ls(name, detail=True)]
-        prefix = f"{name}/" if name else ""
+    # -- metadata -------------------------------------------------------------------------
+
+    @answered
+    async def lookup(self, parent_inode: int, name: bytes, ctx: Any = None):
+        return await self._looked_up(self._child(parent_inode, name))
+
+    async def forget(self, inode_list: Any) -> None:
+        for inode, count in inode_list:
+            self.inodes.forget(inode, count)
+
+    @answered
+    async def getattr(self, inode: int, ctx: Any = None):
+        return self._attrs(inode, await self._entry(self.inodes.path(inode)))
+
+    @answered
+    async def setattr(self, inode: int, attr: Any, fields: Any, fh: int | None, ctx: Any):
+        path = self.inodes.path(inode)
+        if fields.update_size:
+            await self._truncate(path, attr.st_size, fh)
+        # modes, owners and times: CS3 has none to set (accepted, so cp -p and touch work)
+        return self._attrs(inode, await self._entry(path))
+
+    @answered
+    async def opendir(self, inode: int, ctx: Any = None) -> int:
+        path = self.inodes.path(inode)
+        entries = await self.fs._ls(path, detail=True)
+        names = [(os.path.basename(e["name"]), e["name"]) for e in entries]
+        listed = {name for name, _ in names}
+        prefix = f"{path}/" if path else ""
         for created in list(self.pending):
-            if created.startswith(prefix) and "/" not in created[len(prefix) :]:
-                base = created[len(prefix) :]
-                if base not in names:
-                    names.append(base)
-        return [".", "..", *names]
+            base = created[len(prefix) :]
+            if created.startswith(prefix) and "/" not in base and base not in listed:
+                names.append((base, created))
+        fh, self._next = self._next, self._next + 1
+        self.folders[fh] = names
+        return fh
 
-    def statfs(self, path: str) -> dict:
+    @answered
+    async def readdir(self, fh: int, start_id: int, token: Any) -> None:
+        names = self.folders.get(fh, [])
+        for position in range(start_id, len(names)):
+            name, path = names[position]
+            try:
+                entry = await self._entry(path)
+            except FileNotFoundError:
+                continue  # gone since the listing
+            inode = self.inodes.number(path)
+            if not pyfuse3.readdir_reply(
+                token, name.encode(), self._attrs(inode, entry), position + 1
+            ):
+                return
+            self.inodes.looked_up(inode)  # a reply counts as a lookup (readdirplus)
+
+    async def releasedir(self, fh: int) -> None:
+        self.folders.pop(fh, None)
+
+    async def statfs(self, ctx: Any = None) -> pyfuse3.StatvfsData:
         # CS3 quota is not asked for here: a large, mostly free file system.
-        blocks = 1 << 30
-        return {
-            "f_bsize": 4096,
-            "f_frsize": 4096,
-            "f_blocks": blocks,
-            "f_bfree": blocks,
-            "f_bavail": blocks,
-            "f_files": 1 << 20,
-            "f_ffree": 1 << 20,
-            "f_namemax": 255,
-        }
+        data = pyfuse3.StatvfsData()
+        data.f_bsize = data.f_frsize = 4096
+        data.f_blocks = data.f_bfree = data.f_bavail = 1 << 30
+        data.f_files = data.f_ffree = data.f_favail = 1 << 20
+        data.f_namemax = 255
+        return data
 
-    def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
-        if name != LOCK_XATTR:
-            raise FuseOSError(errno.ENODATA)
-        label = self._run(self.fs._lock_label, self._fs_path(path))
+    @answered
+    async def getxattr(self, inode: int, name: bytes, ctx: Any = None) -> bytes:
+        if name != LOCK_XATTR.encode():
+            raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
+        label = await self.fs._lock_label(self.inodes.path(inode))
         if label is None:
-            raise FuseOSError(errno.ENODATA)
+            raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
         return label.encode()
 
-    def listxattr(self, path: str) -> list[str]:
+    async def listxattr(self, inode: int, ctx: Any = None) -> list[bytes]:
         return []
 
-    def chmod(self, path: str, mode: int) -> int:
-        return 0  # CS3 has no POSIX modes
-
-    def chown(self, path: str, uid: int, gid: int) -> int:
-        return 0
-
-    def utimens(self, path: str, times: tuple | None = None) -> int:
-        return 0
+    async def access(self, inode: int, mode: int, ctx: Any = None) -> bool:
+        return True  # the storage decides, at the operation itself
 
     # -- folders --------------------------------------------------------------------------
 
-    def mkdir(self, path: str, mode: int) -> int:
-        self.fs.mkdir(self._fs_path(path), create_parents=False)
-        return 0
+    @answered
+    async def mkdir(self, parent_inode: int, name: bytes, mode: int, ctx: Any = None):
+        path = self._child(parent_inode, name)
+        await self.fs._mkdir(path, create_parents=False)
+        return await self._looked_up(path)
 
-    def rmdir(self, path: str) -> int:
-        self.fs.rmdir(self._fs_path(path))
-        return 0
+    @answered
+    async def rmdir(self, parent_inode: int, name: bytes, ctx: Any = None) -> None:
+        await self.fs._rmdir(self._child(parent_inode, name))
 
-    def unlink(self, path: str) -> int:
-        self.fs.rm_file(self._fs_path(path))
-        return 0
+    @answered
+    async def unlink(self, parent_inode: int, name: bytes, ctx: Any = None) -> None:
+        await self.fs._rm_file(self._child(parent_inode, name))
 
-    def rename(self, old: str, new: str) -> int:
-        self._run(self.fs._mv_file, self._fs_path(old), self._fs_path(new))
-        return 0
+    @answered
+    async def rename(
+        self, old_parent: int, old_name: bytes, new_parent: int, new_name: bytes, flags, ctx
+    ) -> None:
+        old, new = self._child(old_parent, old_name), self._child(new_parent, new_name)
+        if flags & pyfuse3.RENAME_EXCHANGE:
+            raise pyfuse3.FUSEError(errno.EINVAL)  # CS3 has no atomic swap
+        if flags & pyfuse3.RENAME_NOREPLACE and await self.fs._exists(new):
+            raise pyfuse3.FUSEError(errno.EEXIST)
+        writing = self.pending.pop(old, None)
+        try:
+            await self.fs._mv_file(old, new)
+        except FileNotFoundError:
+            if writing is None:
+                raise  # (a file created here and not stored yet moves with its handle)
+        if writing is not None:
+            for handle in self.handles.values():
+                if isinstance(handle, WriteHandle) and handle.path == old:
+                    handle.path = new
+            self.pending[new] = writing
+        self.inodes.moved(old, new)
 
     # -- files ----------------------------------------------------------------------------
 
-    def create(self, path: str, mode: int, fi: Any = None) -> int:
-        name = self._fs_path(path)
-        self._run(self.fs._prepare_write, name, "")
-        return self._add(WriteHandle(name, Spool(), dirty=True))
+    @answered
+    async def create(self, parent_inode: int, name: bytes, mode: int, flags: int, ctx=None):
+        path = self._child(parent_inode, name)
+        await self.fs._prepare_write(path, "")
+        fh = self._add(WriteHandle(path, Spool(), dirty=True))
+        return pyfuse3.FileInfo(fh=fh, keep_cache=False), await self._looked_up(path)
 
-    def open(self, path: str, flags: int) -> int:
-        name = self._fs_path(path)
+    @answered
+    async def open(self, inode: int, flags: int, ctx: Any = None) -> pyfuse3.FileInfo:
+        path = self.inodes.path(inode)
         if not flags & WRITE_FLAGS:
-            pending = self.pending.get(name)
-            if pending is not None:  # read back what this mount is writing
-                return self._add(ReadHandle(name, None))
-            return self._add(ReadHandle(name, self._open_read(name)))
-        info = self._run(self.fs._prepare_write, name, "")
-        if flags & os.O_TRUNC or info is None:
-            return self._add(WriteHandle(name, Spool(), dirty=True))
-        spool = self._run(spooled_download, self.fs, name)
-        return self._add(WriteHandle(name, spool, dirty=False))
+            if path in self.pending:  # read back what this mount is writing
+                handle: WriteHandle | ReadHandle = ReadHandle(path, None)
+            else:
+                entry = await self._entry(path)
+                if entry["type"] == "directory":
+                    raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+                handle = ReadHandle(path, self.fs.reader(path, int(entry["size"])))
+        else:
+            info = await self.fs._prepare_write(path, "")
+            if flags & os.O_TRUNC or info is None:
+                handle = WriteHandle(path, Spool(), dirty=True)
+            else:
+                handle = WriteHandle(path, await spooled_download(self.fs, path), dirty=False)
+        # keep_cache off: what another session stored since is read, not the page cache
+        return pyfuse3.FileInfo(fh=self._add(handle), keep_cache=False)
 
-    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+    @answered
+    async def read(self, fh: int, off: int, size: int) -> bytes:
         handle = self.handles[fh]
-        with handle.lock:
-            if isinstance(handle, WriteHandle):
-                return handle.spool.pread(size, offset)
-            if handle.file is None:
-                pending = self.pending.get(handle.path)
-                if pending is None:
-                    handle.file = self._open_read(handle.path)
-                else:
-                    return pending.spool.pread(size, offset)
-            handle.file.seek(offset)
-            return handle.file.read(size)
+        if isinstance(handle, ReadHandle) and handle.reader is not None:
+            return await handle.read(off, size)
+        writing = handle if isinstance(handle, WriteHandle) else self.pending.get(handle.path)
+        if writing is None:  # stored since it was opened: read what is stored
+            entry = await self.fs._info(handle.path)
+            handle.reader = self.fs.reader(handle.path, int(entry["size"]))
+            return await handle.read(off, size)
+        return await on_spool(writing.spool, writing.spool.pread, size, off)
 
-    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+    @answered
+    async def write(self, fh: int, off: int, buf: bytes) -> int:
         handle = self.handles[fh]
         if not isinstance(handle, WriteHandle):
-            raise FuseOSError(errno.EBADF)
-        with handle.lock:
-            written = handle.spool.pwrite(data, offset)
-            handle.dirty = True
+            raise pyfuse3.FUSEError(errno.EBADF)
+        written = await on_spool(handle.spool, handle.spool.pwrite, buf, off)
+        handle.dirty = True
         return written
 
-    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
-        name = self._fs_path(path)
-        handle = self.handles.get(fh) if fh is not None else self.pending.get(name)
-        if isinstance(handle, WriteHandle):
-            with handle.lock:
-                handle.spool.truncate(length)
-                handle.dirty = True
-            return 0
-        # `truncate` of a file nobody has open: store it at its new length.
-        info = self._run(self.fs._prepare_write, name, "")
-        if length == 0 or info is None:
-            spool = Spool()
-        else:
-            spool = self._run(spooled_download, self.fs, name)
+    async def _truncate(self, path: str, length: int, fh: int | None) -> None:
+        handle = self.handles.get(fh) if fh is not None else None
+        if not isinstance(handle, WriteHandle):
+            handle = self.pending.get(path)
+        if handle is not None:
+            await on_spool(handle.spool, handle.spool.truncate, length)
+            handle.dirty = True
+            return
+        # `truncate` of a file nobody has open here: store it at its new length.
+        info = await self.fs._prepare_write(path, "")
+        spool = Spool() if length == 0 or info is None else await spooled_download(self.fs, path)
         try:
-            spool.truncate(length)
-            self._store(WriteHandle(name, spool, dirty=True))
+            await on_spool(spool, spool.truncate, length)
+            await self._store(WriteHandle(path, spool, dirty=True))
         finally:
             spool.close()
-        return 0
 
-    def _store(self, handle: WriteHandle) -> None:
+    async def _store(self, handle: WriteHandle) -> None:
         """Upload the handle's bytes (a new version), checking the lock again."""
-        with handle.lock:
-            if not handle.dirty:
-                return
-            self._run(upload_file, self.fs, handle.path, handle.spool, None, False)
-            handle.dirty = False
+        async with handle.storing:
+            if handle.dirty:
+                await upload_file(self.fs, handle.path, handle.spool, None, False)
+                handle.dirty = False
 
-    def flush(self, path: str, fh: int) -> int:
+    def _stored(self, handle: WriteHandle) -> None:
+        if self.pending.get(handle.path) is handle:
+            del self.pending[handle.path]
+
+    @answered
+    async def flush(self, fh: int) -> None:
         handle = self.handles.get(fh)
         if isinstance(handle, WriteHandle):
-            self._store(handle)
-            with self._guard:
-                if self.pending.get(handle.path) is handle:
-                    del self.pending[handle.path]
-        return 0
+            await self._store(handle)
+            self._stored(handle)
 
-    def fsync(self, path: str, datasync: int, fh: int) -> int:
-        return self.flush(path, fh)
+    @answered
+    async def fsync(self, fh: int, datasync: bool) -> None:
+        await self.flush(fh)
 
-    def release(self, path: str, fh: int) -> int:
-        with self._guard:
-            handle = self.handles.pop(fh, None)
-            if isinstance(handle, WriteHandle) and self.pending.get(handle.path) is handle:
-                del self.pending[handle.path]
+    async def release(self, fh: int) -> None:
+        handle = self.handles.pop(fh, None)
         if isinstance(handle, WriteHandle):
+            self._stored(handle)
             try:
-                self._store(handle)  # normally done at flush (close) already
+                await self._store(handle)  # normally done at flush (close) already
             except Exception as err:
                 log.warning("storing %s failed at release: %s", handle.path, err)
             handle.spool.close()
-        elif isinstance(handle, ReadHandle) and handle.file is not None:
-            handle.file.close()
-        return 0
+        elif isinstance(handle, ReadHandle):
+            handle.close()

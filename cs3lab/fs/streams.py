@@ -113,7 +113,7 @@ class RangeReader:
     """Reads parts of one file. One InitiateFileDownload serves all ranged reads (its transfer
     token is asked for again when the data server stops accepting it). Where the storage
     cannot serve ranges (Reva v3's local driver answers 416), the file is streamed once into
-    a spool and read from there.
+    a spool, and each read is answered as soon as its bytes have arrived.
 
     A sequential reader gets the next range fetched while it works on this one (one range
     ahead at most): the network and the reader take turns no longer."""
@@ -123,6 +123,8 @@ class RangeReader:
         self._download: Download | None = None
         self._spool: Spool | None = None
         self._ahead: tuple[int, int, asyncio.Future[bytes | None]] | None = None
+        self._stream: asyncio.Future[None] | None = None  # the whole download into _spool
+        self._grown = asyncio.Event()  # set (and replaced) at each chunk the stream adds
 
     async def read(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
@@ -139,9 +141,39 @@ class RangeReader:
                     fetch.add_done_callback(_retrieve)  # a failure counts only when read
                     self._ahead = (*following, fetch)
                 return data
-        if self._spool is None:
-            self._spool = await spooled_download(self.fs, self.path)
-        return await on_spool(self._spool, self._spool.pread, end - start, start)
+        return await self._streamed(start, end)
+
+    async def _streamed(self, start: int, end: int) -> bytes:
+        """[start, end) from the one whole download into a spool, once they have arrived."""
+        if self._stream is None:
+            self._spool = Spool()
+            self._stream = asyncio.ensure_future(self._stream_into(self._spool))
+            self._stream.add_done_callback(_retrieve)
+        spool = self._spool
+        assert spool is not None
+        while spool.size < end and not self._stream.done():
+            await self._grown.wait()
+        if self._stream.done() and spool.size < end:
+            self._stream.result()  # the download's error, if it failed
+        return await on_spool(spool, spool.pread, end - start, start)
+
+    async def _stream_into(self, spool: Spool) -> None:
+        async def sink(chunk: bytes) -> None:
+            await on_spool(spool, spool.write, chunk)
+            self._wake()
+
+        files = await self.fs._cs3()
+        try:
+            download = await _initiate(self.fs, self.path)
+            await files.download_stream(download, sink, self.path)
+        except CS3Error as err:
+            raise os_error(err, self.path) from None
+        finally:
+            self._wake()
+
+    def _wake(self) -> None:
+        grown, self._grown = self._grown, asyncio.Event()
+        grown.set()
 
     async def _fetched_ahead(self, start: int, end: int) -> bytes | None:
         """[start, end) from the range fetched ahead, if it holds them (else that fetch is
@@ -189,13 +221,31 @@ class RangeReader:
         return None  # pragma: no cover
 
     def close(self) -> None:
+        """Stop what runs in the background (callable from any thread)."""
         if self._ahead is not None:
             fetch, self._ahead = self._ahead[2], None
-            if not self.fs.loop.is_closed():
-                self.fs.loop.call_soon_threadsafe(fetch.cancel)
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+            _on_loop_of(fetch, fetch.cancel)
+        stream, spool = self._stream, self._spool
+        self._stream = self._spool = None
+        if stream is None or not _on_loop_of(stream, _stop, stream, spool):
+            if spool is not None:
+                spool.close()
+
+
+def _on_loop_of(future: asyncio.Future, call: Callable[..., object], *args: Any) -> bool:
+    """``call(*args)`` soon on the loop of ``future`` while it runs (False: it is done)."""
+    loop = future.get_loop()
+    if future.done() or loop.is_closed():
+        return False
+    loop.call_soon_threadsafe(call, *args)
+    return True
+
+
+def _stop(stream: asyncio.Future, spool: Spool | None) -> None:
+    """Cancel the whole download; its spool is closed once the download no longer writes."""
+    stream.cancel()
+    if spool is not None:
+        stream.add_done_callback(lambda _: spool.close())
 
 
 class CS3File(AbstractBufferedFile):
