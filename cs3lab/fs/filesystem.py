@@ -325,10 +325,10 @@ class CS3FileSystem(AsyncFileSystem):
         finally:
             reader.close()
 
-    def reader(self, path: str, size: int):
+    def reader(self, path: str, size: int, ahead: bool = True):
         from .streams import RangeReader
 
-        return RangeReader(self, path, size)
+        return RangeReader(self, path, size, ahead)
 
     async def _get_file(self, rpath: str, lpath: str, **kwargs: Any) -> None:
         rpath = self._strip_protocol(rpath)

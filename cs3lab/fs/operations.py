@@ -26,7 +26,6 @@ import logging
 import os
 import stat
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -35,11 +34,17 @@ import pyfuse3
 from .errors import errno_of
 from .filesystem import CS3FileSystem
 from .spool import Spool
-from .streams import RangeReader, on_spool, spooled_download, upload_file
+from .streams import (
+    STREAM_WINDOW_BYTES,
+    RangeReader,
+    StreamedReader,
+    on_spool,
+    spooled_download,
+    upload_file,
+)
 
 log = logging.getLogger(__name__)
-READ_BLOCK = 8 * 1024 * 1024
-READ_BLOCKS_KEPT = 3
+READ_BLOCK = 8 * 1024 * 1024  # st_blksize: the buffer size Python's open() picks
 ATTR_SECONDS = 1.0  # how long the kernel keeps names and attributes before asking again
 # `os.getxattr(path, LOCK_XATTR)`: who holds the file's write lock (the mount can only answer
 # EACCES to a write, which names nobody).
@@ -59,6 +64,12 @@ def answered(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]
             return await method(self, *args)
         except pyfuse3.FUSEError:
             raise
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the mount stops
+            log.exception("%s: a step of it was cancelled", method.__name__)
+            raise pyfuse3.FUSEError(errno.EIO) from None
         except (OSError, ValueError) as err:  # ValueError: a name that is not UTF-8, ...
             code = errno_of(err) if isinstance(err, OSError) else errno.EINVAL
             if code not in (errno.ENOENT, errno.EEXIST):
@@ -137,45 +148,38 @@ class WriteHandle:
 
 
 class ReadHandle:
-    """A file open for reading: fixed blocks of it, a few kept (the kernel's reads come in
-    pieces, several at a time, not always in order), fetched one after the other by one
-    RangeReader, which fetches the next block ahead."""
+    """A file open for reading. Reads in order (the kernel's read-ahead sends several pieces
+    at a time, not always in order) come from one download streamed into a window
+    (:class:`StreamedReader`), started again where a reader jumps ahead; a read outside that
+    window is a ranged read of its own."""
 
-    def __init__(self, path: str, reader: RangeReader | None) -> None:
-        self.path = path
-        self.reader = reader  # None: a file this mount is writing (read from its spool)
-        self.blocks: OrderedDict[int, bytes] = OrderedDict()
-        self.fetching = asyncio.Lock()
+    def __init__(self, fs: CS3FileSystem, path: str, size: int | None) -> None:
+        self.fs, self.path = fs, path
+        self.size = size  # None: a file this mount is writing (read from its spool)
+        self.stream: StreamedReader | None = None
+        self.ranged: RangeReader | None = None
 
     async def read(self, offset: int, size: int) -> bytes:
-        end = offset + size
-        parts = []
-        while offset < end:
-            index, start = divmod(offset, READ_BLOCK)
-            part = (await self._block(index))[start : start + end - offset]
-            if not part:
-                break
-            parts.append(part)
-            offset += len(part)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    async def _block(self, index: int) -> bytes:
-        assert self.reader is not None
-        async with self.fetching:
-            block = self.blocks.get(index)
-            if block is not None:
-                self.blocks.move_to_end(index)
-                return block
-            block = await self.reader.read(index * READ_BLOCK, (index + 1) * READ_BLOCK)
-            self.blocks[index] = block
-            while len(self.blocks) > READ_BLOCKS_KEPT:
-                self.blocks.popitem(last=False)
-            return block
+        assert self.size is not None
+        stream = self.stream
+        if stream is None or (
+            offset > stream.end + STREAM_WINDOW_BYTES and self.fs.ranges_supported is not False
+        ):
+            if stream is not None:
+                stream.close()
+            stream = self.stream = StreamedReader(self.fs, self.path, self.size, offset)
+        data = await stream.read(offset, size)
+        if data is None:
+            if self.ranged is None:
+                self.ranged = self.fs.reader(self.path, self.size, ahead=False)
+            data = await self.ranged.read(offset, offset + size)
+        return data
 
     def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
-        self.blocks.clear()
+        if self.stream is not None:
+            self.stream.close()
+        if self.ranged is not None:
+            self.ranged.close()
 
 
 class CS3Operations(pyfuse3.Operations):
@@ -398,12 +402,12 @@ class CS3Operations(pyfuse3.Operations):
         path = self.inodes.path(inode)
         if not flags & WRITE_FLAGS:
             if path in self.pending:  # read back what this mount is writing
-                handle: WriteHandle | ReadHandle = ReadHandle(path, None)
+                handle: WriteHandle | ReadHandle = ReadHandle(self.fs, path, None)
             else:
                 entry = await self._entry(path)
                 if entry["type"] == "directory":
                     raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-                handle = ReadHandle(path, self.fs.reader(path, int(entry["size"])))
+                handle = ReadHandle(self.fs, path, int(entry["size"]))
         else:
             info = await self.fs._prepare_write(path, "")
             if flags & os.O_TRUNC or info is None:
@@ -416,12 +420,11 @@ class CS3Operations(pyfuse3.Operations):
     @answered
     async def read(self, fh: int, off: int, size: int) -> bytes:
         handle = self.handles[fh]
-        if isinstance(handle, ReadHandle) and handle.reader is not None:
+        if isinstance(handle, ReadHandle) and handle.size is not None:
             return await handle.read(off, size)
         writing = handle if isinstance(handle, WriteHandle) else self.pending.get(handle.path)
         if writing is None:  # stored since it was opened: read what is stored
-            entry = await self.fs._info(handle.path)
-            handle.reader = self.fs.reader(handle.path, int(entry["size"]))
+            handle.size = int((await self.fs._info(handle.path))["size"])
             return await handle.read(off, size)
         return await on_spool(writing.spool, writing.spool.pread, size, off)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 # worker thread and back (measured on a 2-core machine: 4 MiB chunks took about a fifth less
 # client CPU than 1 MiB ones for a 100 MB upload; a read-ahead queue took more, not less).
 FILE_CHUNK_BYTES = 4 * CHUNK_BYTES
+# A sequential reader's window (StreamedReader): how far the download may run ahead of
+# the reads, and what stays behind the latest read for reads out of order.
+STREAM_WINDOW_BYTES = 16 * CHUNK_BYTES
+STREAM_BEHIND_BYTES = 4 * CHUNK_BYTES
 T = TypeVar("T")
 
 
@@ -104,7 +109,9 @@ async def _initiate(fs: CS3FileSystem, path: str) -> Download:
     return await files.initiate_download(fs.cs3_path(path))
 
 
-def _retrieve(future: asyncio.Future) -> None:
+def error_seen(future: asyncio.Future) -> None:
+    """A done callback for a future that nobody may await: its error is not "never
+    retrieved" (whoever awaits it later still gets it)."""
     if not future.cancelled():
         future.exception()
 
@@ -116,10 +123,11 @@ class RangeReader:
     a spool, and each read is answered as soon as its bytes have arrived.
 
     A sequential reader gets the next range fetched while it works on this one (one range
-    ahead at most): the network and the reader take turns no longer."""
+    ahead at most; ``ahead=False`` for a caller that fetches ahead itself, with reads at
+    once): the network and the reader take turns no longer."""
 
-    def __init__(self, fs: CS3FileSystem, path: str, size: int) -> None:
-        self.fs, self.path, self.size = fs, path, size
+    def __init__(self, fs: CS3FileSystem, path: str, size: int, ahead: bool = True) -> None:
+        self.fs, self.path, self.size, self.ahead = fs, path, size, ahead
         self._download: Download | None = None
         self._spool: Spool | None = None
         self._ahead: tuple[int, int, asyncio.Future[bytes | None]] | None = None
@@ -135,10 +143,10 @@ class RangeReader:
             if data is None:
                 data = await self._ranged(start, end)
             if data is not None:
-                if end < self.size:
+                if self.ahead and end < self.size:
                     following = (end, min(end + (end - start), self.size))
                     fetch = asyncio.ensure_future(self._ranged(*following))
-                    fetch.add_done_callback(_retrieve)  # a failure counts only when read
+                    fetch.add_done_callback(error_seen)  # a failure counts only when read
                     self._ahead = (*following, fetch)
                 return data
         return await self._streamed(start, end)
@@ -148,7 +156,7 @@ class RangeReader:
         if self._stream is None:
             self._spool = Spool()
             self._stream = asyncio.ensure_future(self._stream_into(self._spool))
-            self._stream.add_done_callback(_retrieve)
+            self._stream.add_done_callback(error_seen)
         spool = self._spool
         assert spool is not None
         while spool.size < end and not self._stream.done():
@@ -246,6 +254,95 @@ def _stop(stream: asyncio.Future, spool: Spool | None) -> None:
     stream.cancel()
     if spool is not None:
         stream.add_done_callback(lambda _: spool.close())
+
+
+class StreamedReader:
+    """Sequential reads from one download of the file from ``start`` to its end (what a raw
+    GET does, without a request per block), kept in a window of at most
+    :data:`STREAM_WINDOW_BYTES` ahead of the reads: the download waits when the window is
+    full (memory stays bounded whatever the file size), and the bytes up to
+    :data:`STREAM_BEHIND_BYTES` before the latest read stay for reads that come out of
+    order. ``read`` answers None for what is not in the window (the caller reads it
+    otherwise)."""
+
+    def __init__(self, fs: CS3FileSystem, path: str, size: int, start: int = 0) -> None:
+        self.fs, self.path, self.size = fs, path, size
+        self.start = self.end = start  # the window holds [start, end)
+        self.chunks: deque[bytes] = deque()
+        self._changed = asyncio.Event()  # set (and replaced) when bytes come or go
+        self._task = asyncio.ensure_future(self._download())
+        self._task.add_done_callback(error_seen)
+
+    def holds(self, offset: int) -> bool:
+        """Whether a read at ``offset`` is (or will soon be) in the window."""
+        return self.start <= offset <= self.end + STREAM_WINDOW_BYTES
+
+    async def read(self, offset: int, size: int) -> bytes | None:
+        end = min(offset + size, self.size)
+        if not self.holds(offset) or end - offset > STREAM_WINDOW_BYTES // 2:
+            return None
+        while True:
+            # what is well behind this read goes first: room for the download to go on
+            self._drop_before(offset - STREAM_BEHIND_BYTES)
+            if self.end >= end or self._task.done():
+                break
+            await self._changed.wait()
+        if offset < self.start:  # a read further on dropped it meanwhile
+            return None
+        if self.end < end:
+            if not self._task.cancelled():  # closed: a reader jumped ahead of this window
+                self._task.result()  # the download's error
+            return None  # it stopped short (no ranges here, or the file changed)
+        return self._slice(offset, end)
+
+    def _slice(self, offset: int, end: int) -> bytes:
+        parts, position = [], self.start
+        for chunk in self.chunks:
+            chunk_end = position + len(chunk)
+            if chunk_end > offset:
+                parts.append(chunk[max(offset - position, 0) : end - position])
+            position = chunk_end
+            if position >= end:
+                break
+        return b"".join(parts)
+
+    def _drop_before(self, offset: int) -> None:
+        dropped = False
+        while self.chunks and self.start + len(self.chunks[0]) <= offset:
+            self.start += len(self.chunks.popleft())
+            dropped = True
+        if dropped:
+            self._wake()
+
+    async def _download(self) -> None:
+        async def sink(chunk: bytes) -> None:
+            while self.end - self.start >= STREAM_WINDOW_BYTES:
+                await self._changed.wait()
+            self.chunks.append(chunk)
+            self.end += len(chunk)
+            self._wake()
+
+        files = await self.fs._cs3()
+        try:
+            download = await _initiate(self.fs, self.path)
+            wanted = (self.start, self.size) if self.start else None
+            status = await files.download_stream(download, sink, self.path, wanted)
+            if status == 200 and self.start:  # the whole file came from 0: not our bytes
+                raise OSError(errno.EIO, f"the storage ignored the range of {self.path}")
+        except RangeNotSatisfiable:
+            self.fs.ranges_supported = False  # stopped short: the reads go another way
+        except CS3Error as err:
+            raise os_error(err, self.path) from None
+        finally:
+            self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def close(self) -> None:
+        self.chunks.clear()
+        _on_loop_of(self._task, self._task.cancel)
 
 
 class CS3File(AbstractBufferedFile):
