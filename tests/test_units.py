@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 
 import jwt
@@ -202,3 +203,36 @@ def test_the_spool_budget_comes_from_the_environment(monkeypatch):
     assert MemoryBudget.from_environment().limit == DEFAULT_MEMORY_MB * MIB
     monkeypatch.setenv(MEMORY_ENV, "0")
     assert MemoryBudget.from_environment().limit == 0
+
+
+def test_mount_inodes_follow_lookups_forgets_and_renames():
+    pytest.importorskip("pyfuse3")
+    import pyfuse3
+
+    from cs3lab.fs.operations import Inodes
+
+    inodes = Inodes("home")
+    root = pyfuse3.ROOT_INODE
+    assert inodes.path(root) == "home"
+    folder = inodes.looked_up(inodes.number("home/runs"))
+    inner = inodes.looked_up(inodes.number("home/runs/a.csv"))
+    assert inodes.number("home/runs") == folder  # one number per path
+    other = inodes.looked_up(inodes.number("home/done"))
+    # a folder renamed over another: what is below it moves, the replaced one is stale
+    inodes.moved("home/runs", "home/done")
+    assert inodes.path(folder) == "home/done"
+    assert inodes.path(inner) == "home/done/a.csv"
+    assert inodes.number("home/done/a.csv") == inner
+    with pytest.raises(pyfuse3.FUSEError) as stale:
+        inodes.path(other)
+    assert stale.value.errno == errno.ESTALE
+    # a number lives until the kernel forgets it as often as it looked it up
+    inodes.looked_up(inner)
+    inodes.forget(inner, 1)
+    assert inodes.path(inner) == "home/done/a.csv"
+    inodes.forget(inner, 1)
+    with pytest.raises(pyfuse3.FUSEError):
+        inodes.path(inner)
+    assert inodes.number("home/done/a.csv") != inner  # a later lookup gets a new number
+    inodes.forget(root, 5)
+    assert inodes.path(root) == "home"  # the root is never forgotten
