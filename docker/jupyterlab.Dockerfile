@@ -17,13 +17,22 @@ FROM ${PYTHON_IMAGE} AS wheel
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version
+# pyfuse3 (the kernels' FUSE mount) builds against libfuse3's headers.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libfuse3-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist . \
+ && pip wheel --no-cache-dir --no-deps --wheel-dir /dist "pyfuse3>=3.3"
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=wheel /dist /dist
-RUN pip install --no-cache-dir /dist/cs3lab-*.whl "jupyterlab>=4.6,<5" \
+# fuse3: fusermount3 and libfuse3 for the mount; it is used when the container gets the
+# device (docker run --device /dev/fuse --cap-add SYS_ADMIN), else kernels use cs3:// only.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends fuse3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir /dist/pyfuse3-*.whl \
+ && pip install --no-cache-dir /dist/cs3lab-*.whl "jupyterlab>=4.6,<5" \
  && rm -rf /dist \
  && jupyter labextension list 2>&1 | grep -E "cs3lab .*enabled.*OK" \
  && useradd --uid 1000 --create-home cs3lab
