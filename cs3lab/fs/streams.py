@@ -90,23 +90,51 @@ async def upload_file(
 
 async def spooled_download(fs: CS3FileSystem, path: str) -> Spool:
     """The whole file, streamed into a spool."""
-    files = await fs._cs3()
     spool = Spool()
     try:
-        download = await _initiate(fs, path)
-        await files.download_stream(download, file_sink(spool), path)
-    except CS3Error as err:
-        spool.close()
-        raise os_error(err, path) from None
+        await _stream(fs, path, file_sink(spool))
     except BaseException:
         spool.close()
         raise
     return spool
 
 
+async def _stream(
+    fs: CS3FileSystem,
+    path: str,
+    on_chunk: Callable[[bytes], object],
+    byte_range: tuple[int, int] | None = None,
+) -> int:
+    """One download of ``path`` (or of ``byte_range``) streamed to ``on_chunk``; its HTTP
+    status. CS3 errors are OSErrors, except a refused range (RangeNotSatisfiable)."""
+    files = await fs._cs3()
+    try:
+        download = await _initiate(fs, path)
+        return await files.download_stream(download, on_chunk, path, byte_range)
+    except RangeNotSatisfiable:
+        raise
+    except CS3Error as err:
+        raise os_error(err, path) from None
+
+
 async def _initiate(fs: CS3FileSystem, path: str) -> Download:
     files = await fs._cs3()
     return await files.initiate_download(fs.cs3_path(path))
+
+
+class Changes:
+    """Wakes every coroutine waiting at the time of each ``notify`` (an asyncio.Event that
+    is set and replaced by a fresh one)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+    def notify(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
 
 
 def error_seen(future: asyncio.Future) -> None:
@@ -132,7 +160,7 @@ class RangeReader:
         self._spool: Spool | None = None
         self._ahead: tuple[int, int, asyncio.Future[bytes | None]] | None = None
         self._stream: asyncio.Future[None] | None = None  # the whole download into _spool
-        self._grown = asyncio.Event()  # set (and replaced) at each chunk the stream adds
+        self._grown = Changes()  # at each chunk the stream adds, and at its end
 
     async def read(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
@@ -168,20 +196,12 @@ class RangeReader:
     async def _stream_into(self, spool: Spool) -> None:
         async def sink(chunk: bytes) -> None:
             await on_spool(spool, spool.write, chunk)
-            self._wake()
+            self._grown.notify()
 
-        files = await self.fs._cs3()
         try:
-            download = await _initiate(self.fs, self.path)
-            await files.download_stream(download, sink, self.path)
-        except CS3Error as err:
-            raise os_error(err, self.path) from None
+            await _stream(self.fs, self.path, sink)
         finally:
-            self._wake()
-
-    def _wake(self) -> None:
-        grown, self._grown = self._grown, asyncio.Event()
-        grown.set()
+            self._grown.notify()
 
     async def _fetched_ahead(self, start: int, end: int) -> bytes | None:
         """[start, end) from the range fetched ahead, if it holds them (else that fetch is
@@ -269,7 +289,7 @@ class StreamedReader:
         self.fs, self.path, self.size = fs, path, size
         self.start = self.end = start  # the window holds [start, end)
         self.chunks: deque[bytes] = deque()
-        self._changed = asyncio.Event()  # set (and replaced) when bytes come or go
+        self._changed = Changes()  # when bytes come or go, and at the download's end
         self._task = asyncio.ensure_future(self._download())
         self._task.add_done_callback(error_seen)
 
@@ -312,7 +332,7 @@ class StreamedReader:
             self.start += len(self.chunks.popleft())
             dropped = True
         if dropped:
-            self._wake()
+            self._changed.notify()
 
     async def _download(self) -> None:
         async def sink(chunk: bytes) -> None:
@@ -320,25 +340,17 @@ class StreamedReader:
                 await self._changed.wait()
             self.chunks.append(chunk)
             self.end += len(chunk)
-            self._wake()
+            self._changed.notify()
 
-        files = await self.fs._cs3()
+        wanted = (self.start, self.size) if self.start else None
         try:
-            download = await _initiate(self.fs, self.path)
-            wanted = (self.start, self.size) if self.start else None
-            status = await files.download_stream(download, sink, self.path, wanted)
+            status = await _stream(self.fs, self.path, sink, wanted)
             if status == 200 and self.start:  # the whole file came from 0: not our bytes
                 raise OSError(errno.EIO, f"the storage ignored the range of {self.path}")
         except RangeNotSatisfiable:
             self.fs.ranges_supported = False  # stopped short: the reads go another way
-        except CS3Error as err:
-            raise os_error(err, self.path) from None
         finally:
-            self._wake()
-
-    def _wake(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+            self._changed.notify()
 
     def close(self) -> None:
         self.chunks.clear()
