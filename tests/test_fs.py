@@ -72,6 +72,32 @@ def test_write_list_stat_read_and_ranges(fs, home):
         assert f.read() == b"0123456789"
 
 
+def test_a_download_comes_in_pieces_of_up_to_a_mebibyte(fs):
+    """tornado reads a body 64 KiB at a time; cs3lab's data client up to CHUNK_BYTES (each
+    piece costs Python time whatever its size)."""
+    from cs3lab.cs3.transfer import CHUNK_BYTES
+
+    data = os.urandom(8 * MIB)
+    fs.pipe("pieces.bin", data)
+    sizes: list[int] = []
+    pieces: list[bytes] = []
+
+    async def receive(chunk: bytes) -> None:
+        if not sizes:
+            await asyncio.sleep(0.2)  # the socket's buffer fills meanwhile
+        sizes.append(len(chunk))
+        pieces.append(chunk)
+
+    async def download() -> int:
+        files = await fs._cs3()
+        started = await files.initiate_download(fs.cs3_path("pieces.bin"))
+        return await files.download_stream(started, receive, "pieces.bin")
+
+    assert call_on_loop(fs, download) == 200
+    assert b"".join(pieces) == data
+    assert 64 * 1024 < max(sizes) <= CHUNK_BYTES, sizes
+
+
 def test_move_copy_append_remove(fs):
     fs.pipe("a.txt", b"one")
     fs.mv("a.txt", "b.txt")
