@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import time
 
 import jwt
@@ -191,6 +192,41 @@ def test_a_spool_reads_writes_and_truncates_by_offset_like_a_file(limit):
         spool.truncate(PAGE_BYTES + 1)
         assert spool.pread(4, PAGE_BYTES - 1) == block[PAGE_BYTES // 2 - 1 : PAGE_BYTES // 2 + 1]
         assert budget.used == (2 * PAGE_BYTES if limit else 0)
+    assert budget.used == 0
+
+
+def test_a_spool_grows_from_small_pages_to_large_ones_and_keeps_every_byte():
+    from cs3lab.fs.spool import (
+        LARGE_PAGE_BYTES,
+        PAGE_BYTES,
+        SMALL_PAGES,
+        MemoryBudget,
+        Spool,
+        page_of,
+        pages_for,
+    )
+
+    small = SMALL_PAGES * PAGE_BYTES
+    assert page_of(small - 1) == (SMALL_PAGES - 1, PAGE_BYTES - 1)
+    assert page_of(small + LARGE_PAGE_BYTES + 5) == (SMALL_PAGES + 1, 5)
+    assert [pages_for(n) for n in (0, 1, small, small + 1)] == [0, 1, SMALL_PAGES, SMALL_PAGES + 1]
+    budget = MemoryBudget(small + 2 * LARGE_PAGE_BYTES)
+    with Spool(budget) as spool:
+        block = os.urandom(3 * PAGE_BYTES)
+        spool.pwrite(block, small - PAGE_BYTES)  # across the last small page and a large one
+        assert spool.in_memory and budget.used == small + LARGE_PAGE_BYTES
+        assert spool.pread(len(block), small - PAGE_BYTES) == block
+        assert spool.pread(4, small + LARGE_PAGE_BYTES) == b""  # past the end
+        spool.truncate(small + 10)  # into the large page: the rest of it is zeroed
+        spool.truncate(small + PAGE_BYTES)
+        expected = block[PAGE_BYTES : PAGE_BYTES + 10] + bytes(PAGE_BYTES - 10)
+        assert spool.pread(PAGE_BYTES, small) == expected
+        spool.truncate(small)  # the large page goes back to the budget
+        assert budget.used == small
+        spool.pwrite(b"z", small + 2 * LARGE_PAGE_BYTES)  # past the budget: on disk
+        assert not spool.in_memory and budget.used == 0
+        assert spool.pread(PAGE_BYTES, small - PAGE_BYTES) == block[:PAGE_BYTES]
+        assert spool.pread(2, small + 2 * LARGE_PAGE_BYTES - 1) == b"\0z"
     assert budget.used == 0
 
 

@@ -23,10 +23,50 @@ MEMORY_ENV = "CS3LAB_SPOOL_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
 PREFIX = "cs3lab-spool-"
 MIB = 1024 * 1024
+# The first SMALL_PAGES pages are PAGE_BYTES each (a small file takes little memory), the
+# rest LARGE_PAGE_BYTES each, backed by the OS's huge pages where it has them (madvise).
+# Measured on Linux 6.18 for 100 MB: 1 MiB pages mapped at once (MAP_POPULATE) filled in
+# 75 ms and unmapped in 12 ms; 8 MiB pages on huge pages, 19 ms and 1 ms.
 PAGE_BYTES = MIB
-# A page's memory is mapped in one call (a third less time to fill it, measured, than a
-# page fault per 4 KiB) where the OS can.
-_MAP_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+SMALL_PAGES = 8
+LARGE_PAGE_BYTES = 8 * MIB
+_MAP = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+_HUGE = getattr(mmap, "MADV_HUGEPAGE", None)
+# (A small page's memory is mapped in one call: a third less time to fill it, measured, than
+# a page fault per 4 KiB.)
+_SMALL_MAP = _MAP | getattr(mmap, "MAP_POPULATE", 0)
+_LARGE_MAP = _MAP if _HUGE is not None else _SMALL_MAP
+
+
+def page_bytes(index: int) -> int:
+    """The size of a spool's page number ``index``."""
+    return PAGE_BYTES if index < SMALL_PAGES else LARGE_PAGE_BYTES
+
+
+def page_of(offset: int) -> tuple[int, int]:
+    """The page holding byte ``offset`` of a spool, and where in that page it is."""
+    small = SMALL_PAGES * PAGE_BYTES
+    if offset < small:
+        return divmod(offset, PAGE_BYTES)
+    index, start = divmod(offset - small, LARGE_PAGE_BYTES)
+    return SMALL_PAGES + index, start
+
+
+def pages_for(length: int) -> int:
+    """How many pages hold ``length`` bytes."""
+    return page_of(length - 1)[0] + 1 if length > 0 else 0
+
+
+def _new_page(index: int) -> mmap.mmap:
+    if index < SMALL_PAGES:
+        return mmap.mmap(-1, PAGE_BYTES, flags=_SMALL_MAP)
+    page = mmap.mmap(-1, LARGE_PAGE_BYTES, flags=_LARGE_MAP)
+    if _HUGE is not None:
+        try:
+            page.madvise(_HUGE)
+        except OSError:
+            pass  # no transparent huge pages here: ordinary pages
+    return page
 
 
 class MemoryBudget:
@@ -68,10 +108,10 @@ class Spool:
     """A file's bytes, addressed by offset (``pread``, ``pwrite``, ``truncate``) or appended
     (``write``), then read out in chunks for an upload. Safe to use from several threads.
 
-    In memory the bytes sit in pages of :data:`PAGE_BYTES`, each an anonymous memory map
+    In memory the bytes sit in pages (:func:`page_bytes`), each an anonymous memory map
     (zeros where nothing was written): growing never copies what is there, the budget is
     taken a page at a time, and a closed spool's memory goes back to the OS (freed heap
-    memory would stay with the process, in the arena of whichever FUSE thread used it)."""
+    memory would stay with the process, in the arena of whichever thread used it)."""
 
     def __init__(self, budget: MemoryBudget | None = None) -> None:
         self._budget = budget or BUDGET
@@ -106,8 +146,8 @@ class Spool:
             end = min(offset + size, self._size)
             parts = []
             while offset < end:
-                page, start = divmod(offset, PAGE_BYTES)
-                count = min(PAGE_BYTES - start, end - offset)
+                page, start = page_of(offset)
+                count = min(len(self._pages[page]) - start, end - offset)
                 parts.append(memoryview(self._pages[page])[start : start + count])
                 offset += count
             return b"".join(parts)
@@ -141,7 +181,7 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             if self._pages is not None:
-                self._budget.give(len(self._pages) * PAGE_BYTES)
+                self._budget.give(self._held())
                 self._pages = None
             if self._file is not None:
                 self._file.close()
@@ -163,8 +203,8 @@ class Spool:
             if self._grow(end):
                 done = 0
                 while done < len(view):
-                    page, start = divmod(offset + done, PAGE_BYTES)
-                    count = min(PAGE_BYTES - start, len(view) - done)
+                    page, start = page_of(offset + done)
+                    count = min(len(self._pages[page]) - start, len(view) - done)
                     self._pages[page][start : start + count] = view[done : done + count]
                     done += count
                 self._size = max(self._size, end)
@@ -178,24 +218,30 @@ class Spool:
     def _grow(self, length: int) -> bool:
         """Enough zeroed pages for ``length`` bytes, if the budget allows."""
         assert self._pages is not None
-        missing = -(-length // PAGE_BYTES) - len(self._pages)
-        if missing <= 0:
+        missing = range(len(self._pages), pages_for(length))
+        if not missing:
             return True
-        if not self._budget.take(missing * PAGE_BYTES):
+        if not self._budget.take(sum(page_bytes(index) for index in missing)):
             return False
-        self._pages.extend(mmap.mmap(-1, PAGE_BYTES, flags=_MAP_FLAGS) for _ in range(missing))
+        self._pages.extend(_new_page(index) for index in missing)
         return True
+
+    def _held(self, first: int = 0) -> int:
+        """The bytes of the pages from number ``first`` on."""
+        assert self._pages is not None
+        return sum(len(page) for page in self._pages[first:])
 
     def _cut(self, length: int) -> None:
         """Shorten to ``length`` bytes: later pages given back, the rest of the last zeroed
         (it reads as zeros if the spool grows again)."""
         assert self._pages is not None
-        keep = -(-length // PAGE_BYTES)
-        self._budget.give((len(self._pages) - keep) * PAGE_BYTES)
+        keep = pages_for(length)
+        self._budget.give(self._held(keep))
         del self._pages[keep:]
-        start = length % PAGE_BYTES
-        if start and keep:
-            self._pages[-1][start:] = bytes(PAGE_BYTES - start)
+        if keep:
+            last, start = page_of(length - 1)
+            end = len(self._pages[last])
+            self._pages[last][start + 1 :] = bytes(end - start - 1)
         self._size = length
 
     def _to_file(self) -> None:
@@ -203,10 +249,10 @@ class Spool:
         self._file = tempfile.TemporaryFile(prefix=PREFIX)
         remaining = self._size
         for page in self._pages:
-            self._file.write(memoryview(page)[: min(remaining, PAGE_BYTES)])
-            remaining -= PAGE_BYTES
             if remaining <= 0:
                 break
+            self._file.write(memoryview(page)[: min(remaining, len(page))])
+            remaining -= len(page)
         self._file.flush()
-        self._budget.give(len(self._pages) * PAGE_BYTES)
+        self._budget.give(self._held())
         self._pages = None
