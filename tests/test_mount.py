@@ -14,6 +14,7 @@ import uuid
 import pytest
 from lockers import signed_in, stored
 
+from cs3lab.cs3.errors import NotFound
 from cs3lab.fs.mount import KernelMount, mounted_under
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="no /dev/fuse here")
@@ -68,6 +69,20 @@ def in_storage(site, path: str) -> bytes:
     return asyncio.run(stored(site, path))
 
 
+def stored_soon(site, path: str, expected: bytes, seconds: float = 15.0) -> bytes:
+    """What the storage holds at ``path`` once it is ``expected`` (or after ``seconds``):
+    for a file the kernel releases in the background, as after a memory map's unmap."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            data = in_storage(site, path)
+        except NotFound:
+            data = b""
+        if data == expected or time.monotonic() > deadline:
+            return data
+        time.sleep(0.2)
+
+
 def test_folders_files_and_renames_reach_the_storage(mount):
     site, folder, point = mount
     os.mkdir(point / "runs")
@@ -116,6 +131,34 @@ def test_edits_in_place_truncation_and_appends_are_stored_whole(mount):
     with open(target, "r+b") as f:
         f.truncate(8)  # grows with zeros
     assert in_storage(site, f"{folder}/table.bin") == b"0123++\0\0"
+
+
+def test_memory_mapped_files_are_written_and_read(mount):
+    """np.memmap opens read-write and maps the file shared: a file open write-only skips the
+    page cache (direct_io), a read-write one must keep it, or mmap fails (ENODEV)."""
+    np = pytest.importorskip("numpy")
+    site, folder, point = mount
+    target = point / "grid.dat"
+    grid = np.memmap(target, dtype="<u4", mode="w+", shape=(512, 512))
+    grid[:] = np.arange(512 * 512, dtype="<u4").reshape(512, 512)
+    grid.flush()
+    del grid  # the kernel releases the file (and the mount stores it) after the unmap
+    expected = bytearray(np.arange(512 * 512, dtype="<u4").tobytes())
+    assert stored_soon(site, f"{folder}/grid.dat", expected) == expected
+    again = np.memmap(target, dtype="<u4", mode="r+", shape=(512, 512))
+    again[0, :2] = (7, 8)
+    again.flush()
+    del again
+    expected[:8] = np.array([7, 8], dtype="<u4").tobytes()
+    assert stored_soon(site, f"{folder}/grid.dat", expected) == expected
+    with open(target, "wb") as f:  # write-only: no page cache, and no mmap either
+        with pytest.raises((OSError, ValueError)):
+            __import__("mmap").mmap(f.fileno(), 0)
+        f.write(b"replaced")
+    assert in_storage(site, f"{folder}/grid.dat") == b"replaced"
+    view = np.memmap(target, dtype="u1", mode="r")
+    assert bytes(view) == b"replaced"
+    del view
 
 
 def test_a_rename_of_a_file_still_being_written_stores_it_under_the_new_name(mount):
