@@ -167,7 +167,9 @@ class RawCS3:
         request = sp.UnlockRequest(ref=ref, lock=lock)
         _ok(await self.stub.Unlock(request, metadata=self.metadata), lock.lock_id)
 
-    async def download(self, path: str) -> bytes:
+    async def download(self, path: str, on_chunk: Callable[[bytes], None] | None = None) -> bytes:
+        """The file's bytes (or, with ``on_chunk``, each piece handed to it as it arrives, and
+        nothing kept)."""
         request = sp.InitiateFileDownloadRequest(ref=res.Reference(path=path))
         response = _ok(await self.stub.InitiateFileDownload(request, metadata=self.metadata), path)
         protocol = _simple(response.protocols, path)
@@ -177,6 +179,7 @@ class RawCS3:
                 protocol.download_endpoint,
                 headers=self.transfer_headers(protocol.token),
                 request_timeout=TIMEOUT,
+                streaming_callback=on_chunk,
             )
         )
         return reply.body
