@@ -189,7 +189,7 @@ class Files:
         self,
         path: str,
         size: int,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[bytes | memoryview],
         lock_id: str = "",
         replacing: ResourceInfo | object | None = UNKNOWN,
     ) -> None:

@@ -155,7 +155,7 @@ class DataTransfer:
         self,
         endpoint: str,
         size: int,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[bytes | memoryview],
         *,
         transfer_token: str,
         access_token: str,

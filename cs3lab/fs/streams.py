@@ -55,11 +55,11 @@ def file_sink(target: IO[bytes] | Spool):
     return lambda chunk: asyncio.to_thread(target.write, chunk)
 
 
-async def file_chunks(source: IO[bytes] | Spool) -> AsyncIterator[bytes]:
+async def file_chunks(source: IO[bytes] | Spool) -> AsyncIterator[bytes | memoryview]:
     """The bytes of ``source`` in chunks: the rest of an open local file, read off the event
     loop, or a whole spool (off the loop too when it is on disk)."""
     if isinstance(source, Spool):
-        chunks: Iterator[bytes] = source.chunks(FILE_CHUNK_BYTES)
+        chunks: Iterator[bytes | memoryview] = source.chunks(FILE_CHUNK_BYTES)
         while True:
             chunk = await on_spool(source, next, chunks, b"")
             if not chunk:
