@@ -387,6 +387,39 @@ def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkey
     assert getattr(err.value, "errno", None) == errno.EINVAL
 
 
+def test_the_mounts_open_for_writing_uses_the_stat_of_the_lookup_just_before(fs, monkeypatch):
+    """open(path, "w") of a stored file: the kernel looks it up, then opens it; one Stat for
+    both. A Stat older than the kernel's attribute time is not used again."""
+    from cs3lab.fs import filesystem, operations
+
+    fs.pipe("report.csv", b"a,b\n")
+    _, call, inode = mount_operations(fs)
+    stats = []
+    real_stat = fs._stat
+
+    async def counted(path):
+        stats.append(path)
+        return await real_stat(path)
+
+    monkeypatch.setattr(fs, "_stat", counted)
+    number = inode("report.csv")
+    fh = call("open", number, os.O_WRONLY | os.O_TRUNC, None).fh
+    call("write", fh, 0, b"1,2\n")
+    call("flush", fh)
+    call("release", fh)
+    # the lookup's Stat, then the upload's own (its lock check is fresh)
+    assert stats == ["report.csv", "report.csv"]
+    assert fs.cat("report.csv") == b"1,2\n"
+    stats.clear()
+    now = filesystem.time.monotonic()
+    number = inode("report.csv")
+    later = now + operations.ATTR_SECONDS + 1
+    monkeypatch.setattr(filesystem.time, "monotonic", lambda: later)
+    fh = call("open", number, os.O_WRONLY, None).fh  # (no O_TRUNC: nothing to store)
+    call("release", fh)
+    assert stats == ["report.csv", "report.csv"]  # the lookup's was too old for the open
+
+
 def test_each_write_is_a_new_version(fs, site, home):
     fs.pipe("v.txt", b"first")
     fs.pipe("v.txt", b"second")

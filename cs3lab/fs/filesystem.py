@@ -27,6 +27,7 @@ import asyncio
 import errno
 import os
 import posixpath
+import time
 from typing import Any
 
 from fsspec.asyn import AsyncFileSystem, sync
@@ -94,6 +95,7 @@ class CS3FileSystem(AsyncFileSystem):
         self._locks: LockService | None = None
         self._opening: asyncio.Lock | None = None
         self.ranges_supported: bool | None = None  # learnt at the first ranged read
+        self._stats: dict[str, tuple[float, ResourceInfo]] = {}  # path -> latest Stat
         places = places_file or os.environ.get(PLACES_ENV)
         self.places = PlacesFile(places) if places else None
 
@@ -255,7 +257,19 @@ class CS3FileSystem(AsyncFileSystem):
             return ResourceInfo(type=CONTAINER, path=path)
         files = await self._cs3()
         with as_os_errors(path):
-            return await files.stat(self.cs3_path(path))
+            info = await files.stat(self.cs3_path(path))
+        if len(self._stats) >= 256:
+            self._stats.clear()
+        self._stats[path] = (time.monotonic(), info)
+        return info
+
+    async def _recent_stat(self, path: str, seconds: float) -> ResourceInfo:
+        """The Stat of ``path`` this file system made at most ``seconds`` ago, once (the
+        kernel looks a file up, then opens it: one Stat for both), else a new one."""
+        known = self._stats.pop(path, None)
+        if known is not None and time.monotonic() - known[0] <= seconds:
+            return known[1]
+        return await self._stat(path)
 
     async def _info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
@@ -409,11 +423,15 @@ class CS3FileSystem(AsyncFileSystem):
         finally:
             self.invalidate_cache(path)
 
-    async def _prepare_write(self, path: str, mode: str = "overwrite") -> ResourceInfo | None:
+    async def _prepare_write(
+        self, path: str, mode: str = "overwrite", recent: float = 0.0
+    ) -> ResourceInfo | None:
         """The stored file that a write will replace (None: a new file, whose missing parent
-        folders are made first, as object stores and ``auto_mkdir`` file systems do)."""
+        folders are made first, as object stores and ``auto_mkdir`` file systems do).
+        ``recent``: a Stat made that many seconds ago at most will do (the mount's open after
+        the kernel's lookup; the upload checks the lock again in any case)."""
         self._check_changeable(path, "write")
-        info = await self._existing(path)
+        info = await self._existing(path, recent)
         if info is None:
             parent = self._parent(path)
             if parent not in ("", "/") and parent != path and await self._existing(parent) is None:
@@ -463,9 +481,9 @@ class CS3FileSystem(AsyncFileSystem):
         finally:
             self.invalidate_cache(path2)
 
-    async def _existing(self, path: str) -> ResourceInfo | None:
+    async def _existing(self, path: str, recent: float = 0.0) -> ResourceInfo | None:
         try:
-            return await self._stat(path)
+            return await (self._recent_stat(path, recent) if recent else self._stat(path))
         except FileNotFoundError:
             return None
 
@@ -632,7 +650,9 @@ class CS3FileSystem(AsyncFileSystem):
         path = None if path is None else self._strip_protocol(path)
         if not path:
             self.dircache.clear()
+            self._stats.clear()
             return
+        self._stats.pop(path, None)
         # The path, its parent, and every listing below it (a folder removed and made again
         # within the listing expiry must not show its old entries).
         below = path.rstrip("/") + "/"
