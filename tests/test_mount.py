@@ -203,6 +203,33 @@ def test_large_reads_in_order_out_of_order_and_from_the_end(mount):
             assert f.read(65536) == data[offset : offset + 65536], offset
 
 
+def test_a_folder_of_many_entries_is_listed_whole_with_sizes(mount):
+    """150 entries: the kernel reads the folder in several pieces (each holds a
+    few dozen), every entry with its attributes; files stored meanwhile by someone else
+    appear at the next listing."""
+    site, folder, point = mount
+
+    async def seed(names) -> None:
+        async with signed_in(site) as files:
+            gate = asyncio.Semaphore(16)
+
+            async def put(name: str) -> None:
+                async with gate:
+                    await files.upload(f"{folder}/many/{name}", name.encode())
+
+            await asyncio.gather(*(put(name) for name in names))
+
+    os.mkdir(point / "many")
+    names = [f"entry-{i:03d}-ü.txt" for i in range(150)]
+    asyncio.run(seed(names))
+    time.sleep(2.5)  # the mount's listing of the new folder (2 s) expires
+    listed = {e.name: e.stat().st_size for e in os.scandir(point / "many")}
+    assert listed == {name: len(name.encode()) for name in names}
+    asyncio.run(seed(["late.txt"]))
+    time.sleep(2.5)
+    assert "late.txt" in os.listdir(point / "many")
+
+
 def test_odd_names(mount):
     site, folder, point = mount
     name = "Messdaten März \u2013 温度 (v2).csv"

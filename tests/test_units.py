@@ -272,3 +272,11 @@ def test_mount_inodes_follow_lookups_forgets_and_renames():
     assert inodes.number("home/done/a.csv") != inner  # a later lookup gets a new number
     inodes.forget(root, 5)
     assert inodes.path(root) == "home"  # the root is never forgotten
+    # a number the kernel never took (a listing's entry past its buffer) is given back
+    assert not inodes.known("home/done/b.csv")
+    unsent = inodes.number("home/done/b.csv")
+    assert inodes.known("home/done/b.csv")
+    inodes.forget(unsent, 0)
+    assert not inodes.known("home/done/b.csv")
+    with pytest.raises(pyfuse3.FUSEError):
+        inodes.path(unsent)

@@ -59,7 +59,7 @@ PLACES_ENV = "CS3LAB_PLACES"  # the server's places file (cs3lab.fs.places), in 
 
 
 def _name(info: ResourceInfo) -> str:
-    return posixpath.basename(info.path.rstrip("/"))
+    return info.path.rstrip("/").rpartition("/")[2]
 
 
 class CS3FileSystem(AsyncFileSystem):
@@ -307,11 +307,11 @@ class CS3FileSystem(AsyncFileSystem):
                 if info.type == CONTAINER:
                     raise os_error(err, path) from None
                 return [self._details(path, info)] if detail else [path]
-            entries = [
-                self._details(self._join(path, _name(info)), info)
-                for info in listed
-                if _name(info) and not is_lock_artifact(_name(info))
-            ]
+            entries = []
+            for info in listed:  # (a loop, not a comprehension: one _name per entry)
+                name = _name(info)
+                if name and not is_lock_artifact(name):
+                    entries.append(self._details(self._join(path, name), info))
             if places:  # the root: the places, over any home folder of the same name
                 named = {e["name"] for e in places}
                 entries = [e for e in entries if e["name"] not in named] + places
