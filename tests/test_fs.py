@@ -354,6 +354,19 @@ def test_the_mounts_reads_in_any_order_get_the_files_bytes(fs):
         call("release", fh)
 
 
+def counted_stats(fs, monkeypatch) -> list[str]:
+    """The paths of the Stat calls ``fs`` makes from now on, in order."""
+    stats: list[str] = []
+    real_stat = fs._stat
+
+    async def counted(path):
+        stats.append(path)
+        return await real_stat(path)
+
+    monkeypatch.setattr(fs, "_stat", counted)
+    return stats
+
+
 def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkeypatch):
     """``ls -l`` in the mount: one listing, then every entry's lookup from it."""
     for i in range(30):
@@ -363,14 +376,7 @@ def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkey
     fh = call("opendir", folder, None)
     assert sorted(name for name, *_ in ops.folders[fh]) == [f"f{i:02d}.txt" for i in range(30)]
     call("releasedir", fh)
-    stats = []
-    real_stat = fs._stat
-
-    async def counted(path):
-        stats.append(path)
-        return await real_stat(path)
-
-    monkeypatch.setattr(fs, "_stat", counted)
+    stats = counted_stats(fs, monkeypatch)
     sizes = [call("lookup", folder, f"f{i:02d}.txt".encode(), None).st_size for i in range(30)]
     assert sizes == list(range(30))
     assert stats == []
@@ -394,14 +400,7 @@ def test_the_mounts_open_for_writing_uses_the_stat_of_the_lookup_just_before(fs,
 
     fs.pipe("report.csv", b"a,b\n")
     _, call, inode = mount_operations(fs)
-    stats = []
-    real_stat = fs._stat
-
-    async def counted(path):
-        stats.append(path)
-        return await real_stat(path)
-
-    monkeypatch.setattr(fs, "_stat", counted)
+    stats = counted_stats(fs, monkeypatch)
     number = inode("report.csv")
     fh = call("open", number, os.O_WRONLY | os.O_TRUNC, None).fh
     call("write", fh, 0, b"1,2\n")
