@@ -82,6 +82,18 @@ def test_internal_mismatching_lock_is_locked():
     assert type(other) is errors.ServerError
 
 
+def test_a_path_gone_is_seen_in_an_internal_error_too():
+    def internal(text: str) -> errors.CS3Error:
+        return errors.error_for_status(code_pb2.CODE_INTERNAL, text, "/home/alice/x")
+
+    assert errors.says_not_found(errors.error_for_status(code_pb2.CODE_NOT_FOUND, "", "x"))
+    assert errors.says_not_found(internal("stat /srv/alice/x: no such file or directory"))
+    assert errors.says_not_found(internal("error: not found: /home/alice/x"))
+    assert not errors.says_not_found(internal("disk on fire"))
+    denied = errors.error_for_status(code_pb2.CODE_PERMISSION_DENIED, "not found", "x")
+    assert not errors.says_not_found(denied)  # only an internal error is read this way
+
+
 def _jwt(exp: float) -> str:
     return jwt.encode({"exp": int(exp)}, "k", algorithm="HS256")
 

@@ -116,6 +116,15 @@ _SENTENCES: dict[type[CS3Error], str] = {
 }
 
 
+def says_not_found(err: CS3Error) -> bool:
+    """NotFound, or an internal error that says the path is not there (Reva v3's local
+    driver reports a vanished file or folder that way)."""
+    if isinstance(err, NotFound):
+        return True
+    detail = err.detail.lower()
+    return isinstance(err, ServerError) and ("not found" in detail or "no such file" in detail)
+
+
 def _is_not_supported(code: int, message: str) -> bool:
     # Reva's local driver answers lock calls with CODE_INTERNAL and "not supported".
     lowered = message.lower()

@@ -35,7 +35,7 @@ from fsspec.asyn import AsyncFileSystem, sync
 from ..config import CS3Connection
 from ..contents_manager.mounts import Resolved
 from ..cs3 import Files
-from ..cs3.errors import AlreadyExists, CS3Error, Locked, NotFound, ServerError
+from ..cs3.errors import AlreadyExists, CS3Error, Locked, NotFound, says_not_found
 from ..cs3.files import CONTAINER, ResourceInfo, mtime_seconds
 from ..locks import LockService, is_lock_artifact
 from .errors import as_os_errors, os_error
@@ -413,9 +413,7 @@ class CS3FileSystem(AsyncFileSystem):
         except Locked as err:
             raise await self._refusal(path, err) from None
         except CS3Error as err:
-            if isinstance(err, NotFound) or (
-                isinstance(err, ServerError) and "not found" in err.detail.lower()
-            ):
+            if says_not_found(err):
                 raise FileNotFoundError(
                     errno.ENOENT, f"No such directory: {self._parent(path)}", path
                 ) from None

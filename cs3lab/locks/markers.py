@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..cs3.errors import AlreadyExists, CS3Error, NotFound, ServerError
+from ..cs3.errors import AlreadyExists, CS3Error, NotFound, ServerError, says_not_found
 from ..cs3.files import Files, ResourceInfo, mtime_seconds
 from .model import MARKER, Holder, LockInfo
 
@@ -119,13 +119,6 @@ def _beside(path: str, marker: Marker) -> str:
     return posixpath.join(posixpath.dirname(path), marker.name)
 
 
-def _gone(err: CS3Error) -> bool:
-    """A storage's internal error that says the path is not there (Reva v3's local driver
-    reports a vanished folder that way)."""
-    detail = err.detail.lower()
-    return "not found" in detail or "no such file" in detail
-
-
 class MarkerLocks:
     kind = MARKER
 
@@ -169,7 +162,7 @@ class MarkerLocks:
             try:
                 await self.files.set_metadata(mine, {METADATA_KEY: _encode(lock)})
             except (NotFound, ServerError) as err:
-                if isinstance(err, ServerError) and not _gone(err):
+                if not says_not_found(err):
                     raise
                 # A contender of a higher generation removed our marker before we wrote
                 # the lock into it: it won.
