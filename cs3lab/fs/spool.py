@@ -143,14 +143,7 @@ class Spool:
             if self._pages is None:
                 assert self._file is not None
                 return os.pread(self._file.fileno(), size, offset)
-            end = min(offset + size, self._size)
-            parts = []
-            while offset < end:
-                page, start = page_of(offset)
-                count = min(len(self._pages[page]) - start, end - offset)
-                parts.append(memoryview(self._pages[page])[start : start + count])
-                offset += count
-            return b"".join(parts)
+            return b"".join(self._views(offset, min(offset + size, self._size)))
 
     def truncate(self, length: int) -> None:
         """Cut to ``length`` bytes, or extend with zeros to it."""
@@ -185,9 +178,7 @@ class Spool:
             if self._pages is None:
                 assert self._file is not None
                 return os.pread(self._file.fileno(), size, offset)
-            page, start = page_of(offset)
-            count = max(min(len(self._pages[page]) - start, size, self._size - offset), 0)
-            return memoryview(self._pages[page])[start : start + count]
+            return next(self._views(offset, min(offset + size, self._size)), b"")
 
     def close(self) -> None:
         with self._lock:
@@ -213,11 +204,9 @@ class Spool:
         if self._pages is not None:
             if self._grow(end):
                 done = 0
-                while done < len(view):
-                    page, start = page_of(offset + done)
-                    count = min(len(self._pages[page]) - start, len(view) - done)
-                    self._pages[page][start : start + count] = view[done : done + count]
-                    done += count
+                for target in self._views(offset, end):
+                    target[:] = view[done : done + len(target)]
+                    done += len(target)
                 self._size = max(self._size, end)
                 return len(view)
             self._to_file()
@@ -225,6 +214,15 @@ class Spool:
         written = os.pwrite(self._file.fileno(), view, offset)
         self._size = max(self._size, offset + written)
         return written
+
+    def _views(self, offset: int, end: int) -> Iterator[memoryview]:
+        """Views of the pages' bytes [offset, end), a piece per page (in memory only)."""
+        assert self._pages is not None
+        while offset < end:
+            page, start = page_of(offset)
+            count = min(len(self._pages[page]) - start, end - offset)
+            yield memoryview(self._pages[page])[start : start + count]
+            offset += count
 
     def _grow(self, length: int) -> bool:
         """Enough zeroed pages for ``length`` bytes, if the budget allows."""
