@@ -299,6 +299,7 @@ def table(site_name: str, result: dict) -> str:
             "mount / raw",
         ]
     ]
+    below = []  # the streamed GET's line, under the table
     for op, by_path in result["samples"].items():
         med = {name: statistics.median(values) for name, values in by_path.items()}
         if op.startswith("list"):
@@ -308,19 +309,15 @@ def table(site_name: str, result: dict) -> str:
             mbs = {n: result["size_mb"] / med[n] for n in med}
             cells = [f"{mbs[n]:.0f} MB/s" for n in ("raw", "cs3://", "mount")]
             ratios = [f"{100 * mbs[n] / mbs['raw']:.0f}% thr." for n in ("cs3://", "mount")]
+            streamed = mbs.get("raw streamed")
+            if streamed:
+                below.append(
+                    f"{site_name}: {op}, a raw GET whose pieces are counted as they come and "
+                    f"not kept: {streamed:.0f} MB/s (cs3:// {100 * mbs['cs3://'] / streamed:.0f}%,"
+                    f" mount {100 * mbs['mount'] / streamed:.0f}% of it)"
+                )
         rows.append([f"{site_name}: {op}", *cells, *ratios])
-    text = align(rows)
-    for op, by_path in result["samples"].items():
-        if "raw streamed" in by_path:
-            med = {name: statistics.median(values) for name, values in by_path.items()}
-            mbs = {n: result["size_mb"] / med[n] for n in med}
-            text += (
-                f"\n\n{site_name}: {op}, a raw GET whose pieces are counted as they come and "
-                f"not kept: {mbs['raw streamed']:.0f} MB/s (cs3:// "
-                f"{100 * mbs['cs3://'] / mbs['raw streamed']:.0f}%, mount "
-                f"{100 * mbs['mount'] / mbs['raw streamed']:.0f}% of it)"
-            )
-    return text
+    return "\n\n".join([align(rows), *below])
 
 
 def report(results: dict[str, dict], args) -> str:
