@@ -20,6 +20,10 @@ def _env(name: str, fallback: str = "") -> str:
     return os.environ.get(name, fallback)
 
 
+def _env_flag(name: str) -> bool:
+    return _env(name, "0").lower() in ("1", "true", "yes")
+
+
 class CS3Connection(LoggingConfigurable):
     """Where the CS3 site is and how to sign in to it."""
 
@@ -31,6 +35,11 @@ class CS3Connection(LoggingConfigurable):
     ca_file = Unicode(help="CA bundle for TLS (default: system roots; env CS3LAB_CA_FILE)").tag(
         config=True
     )
+    allow_insecure_data_transfers = Bool(
+        help="Send the access token in clear (http) to a CS3 data server that is not on this "
+        "machine, or while the gateway is reached with TLS: only where the network between "
+        "them is trusted (env CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS=1)"
+    ).tag(config=True)
     auth_mode = Enum(
         AUTH_MODES,
         help="basic (username + password), bearer (OIDC access token), token (a reva token) "
@@ -59,11 +68,15 @@ class CS3Connection(LoggingConfigurable):
 
     @default("tls")
     def _tls_default(self) -> bool:
-        return _env("CS3LAB_TLS", "0").lower() in ("1", "true", "yes")
+        return _env_flag("CS3LAB_TLS")
 
     @default("ca_file")
     def _ca_file_default(self) -> str:
         return _env("CS3LAB_CA_FILE")
+
+    @default("allow_insecure_data_transfers")
+    def _allow_insecure_data_transfers_default(self) -> bool:
+        return _env_flag("CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS")
 
     @default("auth_mode")
     def _auth_mode_default(self) -> str:
@@ -94,7 +107,13 @@ class CS3Connection(LoggingConfigurable):
 
     def open(self) -> Files:
         """Open the (one) channel to the gateway; the caller closes it."""
-        gateway = GatewayConfig(self.gateway, self.tls, self.ca_file, self.timeout)
+        gateway = GatewayConfig(
+            self.gateway,
+            self.tls,
+            self.ca_file,
+            self.timeout,
+            allow_insecure_data_transfers=self.allow_insecure_data_transfers,
+        )
         secret = SecretSource(env=self.secret_env, file=self.secret_file)
         client = CS3Client(gateway, AuthConfig(self.auth_mode, self.username, secret))
         return Files(client)

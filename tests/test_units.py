@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
+import ssl
+import subprocess
 import time
 
 import jwt
 import pytest
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
 from cs3.rpc.v1beta1 import code_pb2
 from tornado.web import HTTPError
 
@@ -16,6 +22,7 @@ from cs3lab.contents_manager.paths import clean_api_path, is_hidden_path, to_api
 from cs3lab.contents_manager.uploads import ChunkStager
 from cs3lab.cs3 import errors
 from cs3lab.cs3.auth import SecretSource, Token, TokenKeeper, token_expiry
+from cs3lab.cs3.transfer import DataTransfer, TransferSecurity, insecure_endpoint_problem
 
 
 @pytest.mark.parametrize(
@@ -292,3 +299,237 @@ def test_mount_inodes_follow_lookups_forgets_and_renames():
     assert not inodes.known("home/done/b.csv")
     with pytest.raises(pyfuse3.FUSEError):
         inodes.path(unsent)
+
+
+# -- data transfers: TLS and where the access token may go -------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint, gateway_tls, allowed",
+    [
+        ("https://data.example.org/data/up-1", True, True),
+        ("https://data.example.org/data/up-1", False, True),
+        ("http://127.0.0.1:19001/data/up-1", False, True),
+        ("http://127.8.9.10/data/up-1", False, True),
+        ("http://localhost:19001/data/up-1", False, True),
+        ("http://[::1]:19001/data/up-1", False, True),
+        ("http://[::ffff:127.0.0.1]/data/up-1", False, True),
+        ("http://10.1.2.3:19001/data/up-1", False, False),
+        ("http://data.example.org/data/up-1", False, False),
+        ("http://localhost.example.org/data/up-1", False, False),
+        ("http://[2001:db8::1]/data/up-1", False, False),
+        ("http://127.0.0.1:19001/data/up-1", True, False),  # the gateway's channel is TLS
+        ("ftp://127.0.0.1/data/up-1", False, False),
+    ],
+)
+def test_the_token_goes_in_clear_only_to_loopback_while_the_gateway_is_not_tls(
+    endpoint, gateway_tls, allowed
+):
+    security = TransferSecurity(gateway_tls=gateway_tls)
+    problem = insecure_endpoint_problem(endpoint, security)
+    assert (problem is None) == allowed, problem
+    if problem is not None and endpoint.startswith("http:"):
+        assert "c.CS3Connection.allow_insecure_data_transfers = True" in problem
+        assert "/data/up-1" not in problem  # the place, not the URL (it may hold an upload id)
+    # The operator's explicit setting allows plain http; never another scheme.
+    relaxed = TransferSecurity(gateway_tls=gateway_tls, allow_insecure=True)
+    assert (insecure_endpoint_problem(endpoint, relaxed) is None) == (
+        not endpoint.startswith("ftp:")
+    )
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://10.255.255.1/data/up-1", "http://data.invalid/data/up-1"]
+)
+def test_a_transfer_to_a_remote_http_data_server_is_refused_before_connecting(endpoint):
+    transfer = DataTransfer(TransferSecurity())
+
+    async def read() -> None:
+        # The refusal comes before any connection: an attempt would end as Unavailable
+        # (no route, no such host) after the connect timeout, not as this ServerError.
+        await transfer.get(endpoint, transfer_token="t", access_token="secret", what="x.txt")
+
+    try:
+        with pytest.raises(errors.ServerError) as info:
+            asyncio.run(asyncio.wait_for(read(), 5))
+    finally:
+        transfer.close()
+    assert info.value.http_status == 502
+    assert "x.txt" in info.value.message
+    assert "allow_insecure_data_transfers" in info.value.message
+    assert "secret" not in info.value.message
+
+
+def test_the_connection_hands_its_tls_settings_to_the_data_transfers(tmp_path, monkeypatch):
+    from cs3lab.config import CS3Connection
+
+    monkeypatch.setenv("CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS", "1")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("a CA bundle")
+    connection = CS3Connection(
+        gateway="cs3.example.org:443", username="alice", tls=True, ca_file=str(ca_file)
+    )
+
+    async def security() -> TransferSecurity:
+        files = connection.open()
+        try:
+            return files.transfer.security
+        finally:
+            files.close()
+            await files.client.close()
+
+    assert asyncio.run(security()) == TransferSecurity(True, str(ca_file), True)
+    monkeypatch.delenv("CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS")
+    assert CS3Connection().allow_insecure_data_transfers is False
+
+
+def test_kernels_inherit_the_data_transfer_settings(tmp_path, monkeypatch):
+    from cs3lab.config import CS3Connection
+    from cs3lab.fs.kernels import KernelAccess
+
+    server = CS3Connection(
+        gateway="cs3.example.org:443",
+        username="alice",
+        tls=True,
+        ca_file="/etc/cs3/ca.pem",
+        allow_insecure_data_transfers=True,
+    )
+    access = KernelAccess(server, None, None)
+    try:
+        env = access.env()
+    finally:
+        shutil.rmtree(access.folder)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    kernel = CS3Connection()  # what cs3:// builds in the kernel
+    assert (kernel.tls, kernel.ca_file, kernel.allow_insecure_data_transfers) == (
+        True,
+        "/etc/cs3/ca.pem",
+        True,
+    )
+
+
+def test_a_missing_ca_file_is_a_clear_503_for_the_channel_and_the_transfers(tmp_path):
+    from cs3lab.config import CS3Connection
+
+    missing = str(tmp_path / "no-such-ca.pem")
+    with pytest.raises(errors.Unavailable) as info:
+        CS3Connection(
+            gateway="cs3.example.org:443", username="alice", tls=True, ca_file=missing
+        ).open()
+    assert missing in info.value.message and "CS3Connection.ca_file" in info.value.message
+    transfer = DataTransfer(TransferSecurity(True, missing))
+    with pytest.raises(errors.Unavailable) as info:
+        transfer.request("https://cs3.example.org/data", "GET", "a.txt")
+    assert missing in info.value.message and "CS3Connection.ca_file" in info.value.message
+
+
+@pytest.fixture(scope="module")
+def loopback_cert(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (its own CA): (certificate, key) files."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"),
+            *("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
+            *("-keyout", str(key), "-out", str(cert), "-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_https_data_requests_are_verified_with_the_ca_file(loopback_cert):
+    cert, _ = loopback_cert
+    request = DataTransfer(TransferSecurity(True, cert)).request(
+        "https://127.0.0.1:1/data", "GET", "x.txt"
+    )
+    context = request.ssl_options
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", "127.0.0.1"),),)]
+    assert request.follow_redirects is False
+
+
+class _Data(tornado.web.RequestHandler):
+    """A data server on loopback: GET answers 'stored', PUT records the body; /moved
+    redirects to the ``elsewhere`` server."""
+
+    def initialize(self, seen: list) -> None:
+        self.seen = seen
+
+    def get(self) -> None:
+        self.seen.append((self.request.path, self.request.headers.get("x-access-token")))
+        if self.request.path == "/moved":
+            self.redirect(self.settings["elsewhere"], status=307)
+        else:
+            self.write(b"stored")
+
+    def put(self) -> None:
+        self.seen.append((self.request.path, self.request.body))
+
+
+def _serve(seen: list, ssl_options=None, elsewhere: str = "") -> tuple[object, int]:
+    app = tornado.web.Application([(r"/.*", _Data, {"seen": seen})], elsewhere=elsewhere)
+    sock, *_ = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app, ssl_options=ssl_options)
+    server.add_sockets([sock])
+    return server, sock.getsockname()[1]
+
+
+def test_an_https_data_server_is_trusted_with_the_ca_file_and_refused_without(loopback_cert):
+    cert, key = loopback_cert
+
+    async def scenario() -> None:
+        seen: list = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        server, port = _serve(seen, context)
+        endpoint = f"https://127.0.0.1:{port}/data"
+        untrusting, trusting = (
+            DataTransfer(TransferSecurity(True)),
+            DataTransfer(TransferSecurity(True, cert)),
+        )
+        try:
+            with pytest.raises(errors.Unavailable) as info:
+                await untrusting.get(endpoint, transfer_token="", access_token="t", what="a.txt")
+            assert "certificate" in info.value.message and "ca_file" in info.value.message
+            assert seen == []  # the token was not sent
+            got = await trusting.get(endpoint, transfer_token="", access_token="t", what="a.txt")
+            assert got == b"stored"
+            await trusting.put(endpoint, b"new", transfer_token="", access_token="t", what="a.txt")
+            assert seen == [("/data", "t"), ("/data", b"new")]
+        finally:
+            untrusting.close()
+            trusting.close()
+            server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_data_server_redirect_is_not_followed(tmp_path):
+    """A redirect would take the access token wherever it points."""
+
+    async def scenario() -> None:
+        first_seen: list = []
+        other_seen: list = []
+        other, other_port = _serve(other_seen)
+        first, port = _serve(first_seen, elsewhere=f"http://127.0.0.1:{other_port}/x")
+        transfer = DataTransfer(TransferSecurity())
+        try:
+            with pytest.raises(errors.ServerError) as info:
+                await transfer.get(
+                    f"http://127.0.0.1:{port}/moved", transfer_token="", access_token="t", what="b"
+                )
+            assert "redirect" in info.value.message
+            assert first_seen == [("/moved", "t")] and other_seen == []
+        finally:
+            transfer.close()
+            first.stop()
+            other.stop()
+
+    asyncio.run(scenario())

@@ -19,7 +19,15 @@ from cs3.identity.user.v1beta1 import resources_pb2 as user_res
 from cs3.rpc.v1beta1 import code_pb2
 
 from .auth import SecretSource, TokenKeeper
-from .errors import CS3Error, InvalidArgument, Unauthenticated, error_for_rpc, error_for_status
+from .errors import (
+    CS3Error,
+    InvalidArgument,
+    Unauthenticated,
+    Unavailable,
+    error_for_rpc,
+    error_for_status,
+)
+from .transfer import TransferSecurity
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,12 @@ class GatewayConfig:
     tls: bool = False
     ca_file: str = ""
     timeout: float = 60.0  # seconds for one gRPC call
+    # The access token may go in clear (http) to a data server that is not on loopback.
+    allow_insecure_data_transfers: bool = False
+
+    def transfer_security(self) -> TransferSecurity:
+        """The same TLS settings for the HTTP data transfers as for this channel."""
+        return TransferSecurity(self.tls, self.ca_file, self.allow_insecure_data_transfers)
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,15 @@ class AuthConfig:
     mode: str  # "basic" | "bearer" | "token"
     username: str
     secret: SecretSource
+
+
+def _read_ca_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise Unavailable(
+            f"Cannot read the CA bundle {path} (CS3Connection.ca_file): {err.strerror}"
+        ) from None
 
 
 def _open_channel(config: GatewayConfig) -> grpc.aio.Channel:
@@ -69,7 +92,7 @@ def _open_channel(config: GatewayConfig) -> grpc.aio.Channel:
     ]
     if not config.tls:
         return grpc.aio.insecure_channel(config.address, options=options)
-    root = Path(config.ca_file).read_bytes() if config.ca_file else None
+    root = _read_ca_file(config.ca_file) if config.ca_file else None
     credentials = grpc.ssl_channel_credentials(root_certificates=root)
     return grpc.aio.secure_channel(config.address, credentials, options=options)
 

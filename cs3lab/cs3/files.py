@@ -118,7 +118,7 @@ class Files:
 
     def __init__(self, client: CS3Client, transfer: DataTransfer | None = None) -> None:
         self.client = client
-        self.transfer = transfer or DataTransfer()
+        self.transfer = transfer or DataTransfer(client.gateway.transfer_security())
 
     def close(self) -> None:
         self.transfer.close()

@@ -2,14 +2,24 @@
 transfer token (``InitiateFileUpload`` / ``InitiateFileDownload``) and the bytes go to the
 data gateway or the exposed data server. Streaming in both directions, on tornado's async
 HTTP client, so the server's event loop never blocks.
+
+Every request carries the user's access token, so each goes through one gate
+(:func:`insecure_endpoint_problem`): https is verified with the gateway's CA bundle, plain http
+only to a loopback host and only while the gateway itself is reached without TLS, unless the
+operator allows it (``CS3Connection.allow_insecure_data_transfers``). Redirects are not
+followed: the token would go wherever the answer points.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from tornado.http1connection import HTTP1Connection
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -36,6 +46,12 @@ CHUNK_BYTES = 1024 * 1024
 PIPE_CHUNKS = 16
 # Seconds the other side of a failed pipe gets to end before it is cancelled.
 ABORT_SECONDS = 10
+CONNECT_SECONDS = 30
+# The setting that lets the access token travel in clear (named in the refusal).
+ALLOW_INSECURE_SETTING = (
+    "c.CS3Connection.allow_insecure_data_transfers = True "
+    "(env CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS=1)"
+)
 
 _HTTP_ERRORS: dict[int, type[CS3Error]] = {
     401: Unauthenticated,
@@ -60,8 +76,74 @@ class _RangeRefused(Exception):
 
 
 def _error(code: int, what: str, verb: str) -> CS3Error:
+    if 300 <= code < 400:
+        return ServerError(
+            f"The CS3 data server sent the request to {verb} {what} elsewhere (HTTP {code}): "
+            "cs3lab does not follow redirects of data transfers"
+        )
     cls = _HTTP_ERRORS.get(code, ServerError)
     return cls(f"The CS3 data server refused to {verb} {what} (HTTP {code})")
+
+
+@dataclass(frozen=True)
+class TransferSecurity:
+    """The TLS settings of the gateway's channel, applied to the data transfers too."""
+
+    gateway_tls: bool = False
+    ca_file: str = ""  # the CA bundle that verifies https data servers ("": system roots)
+    allow_insecure: bool = False  # the operator lets the token go in clear over http
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verifies the server's certificate and name, with ``ca_file`` (only it, as for the
+        gRPC channel) or the system's roots."""
+        try:
+            return ssl.create_default_context(cafile=self.ca_file or None)
+        except OSError as err:  # ssl.SSLError too: a file that holds no certificate
+            raise Unavailable(
+                f"Cannot read the CA bundle {self.ca_file} (CS3Connection.ca_file): "
+                f"{err.strerror or err}"
+            ) from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: it may resolve anywhere
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def insecure_endpoint_problem(endpoint: str, security: TransferSecurity) -> str | None:
+    """Why the access token must not be sent to the data ``endpoint``; None when it may:
+    https always (verified), http only to a loopback host while the gateway's channel is not
+    TLS either, or anywhere when the operator allowed it."""
+    parts = urlsplit(endpoint)
+    scheme = parts.scheme.lower()
+    try:
+        host = (parts.hostname or "").lower()
+        place = f"{scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a port that is not a number
+        return "the gateway named a data server whose address cannot be read"
+    if scheme == "https":
+        return None
+    if scheme != "http":
+        return f"the gateway named a data server at {place}, which is not an http(s) address"
+    if security.allow_insecure:
+        return None
+    if security.gateway_tls:
+        why = "the gateway is reached with TLS but its data server without"
+    elif not _is_loopback(host):
+        why = "it is not on this machine (loopback) and the connection is not encrypted"
+    else:
+        return None
+    return (
+        f"cs3lab does not send your access token in clear to the data server at {place}: "
+        f"{why}. Give the data server an https address, or, if the network between them is "
+        f"trusted, set {ALLOW_INSECURE_SETTING}"
+    )
 
 
 def _headers(transfer_token: str, access_token: str, lock_id: str) -> dict[str, str]:
@@ -122,11 +204,31 @@ class _BulkClient(SimpleAsyncHTTPClient):
 class DataTransfer:
     """Streams bytes to and from a CS3 data endpoint."""
 
-    def __init__(self, timeout: float = 3600.0) -> None:
+    def __init__(self, security: TransferSecurity | None = None, timeout: float = 3600.0) -> None:
+        self.security = security or TransferSecurity()
+        self._ssl: ssl.SSLContext | None = None  # made at the first request
         self._http = _BulkClient(
             force_instance=True, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES
         )
         self._timeout = timeout
+
+    def request(self, endpoint: str, method: str, what: str, **options: Any) -> HTTPRequest:
+        """The one place a request to a data server is made: refused (before any
+        connection) when it would carry the token in clear, TLS-verified otherwise."""
+        problem = insecure_endpoint_problem(endpoint, self.security)
+        if problem is not None:
+            raise ServerError(f"Cannot transfer {what}: {problem}")
+        if self._ssl is None and endpoint[:6].lower() == "https:":
+            self._ssl = self.security.ssl_context()
+        return HTTPRequest(
+            endpoint,
+            method=method,
+            ssl_options=self._ssl,
+            follow_redirects=False,
+            request_timeout=self._timeout,
+            connect_timeout=CONNECT_SECONDS,
+            **options,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -173,14 +275,7 @@ class DataTransfer:
             async for chunk in chunks:
                 await write(chunk)
 
-        request = HTTPRequest(
-            endpoint,
-            method="PUT",
-            headers=headers,
-            body_producer=produce,
-            request_timeout=self._timeout,
-            connect_timeout=30,
-        )
+        request = self.request(endpoint, "PUT", what, headers=headers, body_producer=produce)
         await self._fetch(request, what, "store")
 
     async def get(
@@ -221,14 +316,13 @@ class DataTransfer:
         if byte_range is not None:
             headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
             window = _Window(*byte_range, deliver)
-        request = HTTPRequest(
+        request = self.request(
             endpoint,
-            method="GET",
+            "GET",
+            what,
             headers=headers,
             header_callback=window.header if window else None,
             streaming_callback=window.chunk if window else deliver,
-            request_timeout=self._timeout,
-            connect_timeout=30,
             decompress_response=False,
         )
         try:
@@ -249,6 +343,12 @@ class DataTransfer:
                     f"The CS3 data server cannot be reached to {verb} {what}"
                 ) from None
             raise _error(err.code, what, verb) from None
+        except ssl.SSLError as err:
+            raise Unavailable(
+                f"The CS3 data server's certificate was not accepted to {verb} {what} "
+                f"({err.reason or err}): CS3Connection.ca_file names the CA bundle that "
+                "verifies it"
+            ) from None
         except OSError as err:
             raise Unavailable(
                 f"The CS3 data server cannot be reached to {verb} {what} ({err.strerror or err})"
@@ -270,25 +370,19 @@ class DataTransfer:
         :data:`PIPE_CHUNKS` chunks are in memory: the download waits while the upload has
         not taken what it read. When either side fails, the other is aborted."""
         pipe = _Pipe(on_bytes)
-        download = HTTPRequest(
+        download = self.request(
             source[0],
-            method="GET",
+            "GET",
+            what[0],
             headers=_headers(source[1], access_token, ""),
             streaming_callback=pipe.received,
-            request_timeout=self._timeout,
-            connect_timeout=30,
             decompress_response=False,
         )
         headers = _headers(target[1], access_token, "")
         headers["Content-Length"] = headers["Upload-Length"] = str(size)
         headers["Content-Type"] = "application/octet-stream"
-        upload = HTTPRequest(
-            target[0],
-            method="PUT",
-            headers=headers,
-            body_producer=pipe.produce,
-            request_timeout=self._timeout,
-            connect_timeout=30,
+        upload = self.request(
+            target[0], "PUT", what[1], headers=headers, body_producer=pipe.produce
         )
 
         async def read() -> None:

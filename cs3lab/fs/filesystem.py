@@ -48,6 +48,7 @@ CONNECTION_KEYS = (
     "site_name",
     "tls",
     "ca_file",
+    "allow_insecure_data_transfers",
     "auth_mode",
     "username",
     "secret_env",

@@ -162,6 +162,8 @@ class KernelAccess:
             values["CS3LAB_PLACES"] = str(self.places_file)
         if c.ca_file:
             values["CS3LAB_CA_FILE"] = c.ca_file
+        if c.allow_insecure_data_transfers:
+            values["CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS"] = "1"
         if self.mount_root:
             values["CS3LAB_MOUNT"] = self.mount_root
         return values
