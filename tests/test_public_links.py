@@ -4,6 +4,7 @@ written), wrong passwords and expired links are refused (401), editor links can 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 
@@ -11,6 +12,7 @@ import nbformat
 import pytest
 from helpers import api, api_error, text_model
 from site_runner import sync_mkdir, sync_public_link, sync_upload
+from tornado.httpclient import HTTPClientError
 
 NOTEBOOK = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
 
@@ -74,6 +76,35 @@ class TestViewerLink:
         assert session["user"]["display_name"] == "Guest"
 
 
+@pytest.fixture
+def every_log(jp_serverapp, caplog):
+    """Each log record of the test at DEBUG: Python's loggers and the Jupyter server's own
+    (which does not pass its records on to the root logger)."""
+    caplog.set_level(logging.DEBUG)
+    server_log = jp_serverapp.log
+    level = server_log.level
+    server_log.addHandler(caplog.handler)
+    server_log.setLevel(logging.DEBUG)
+    yield caplog
+    server_log.removeHandler(caplog.handler)
+    server_log.setLevel(level)
+
+
+async def refused_sign_in_hides(token: str, jp_fetch, every_log) -> None:
+    """Signing in with ``token`` is refused (401) and the token is in no answer nor log."""
+    code, message = await api_error(jp_fetch, "GET", "")
+    assert code == 401
+    assert "this public link" in message
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("cs3lab", "api", "session")
+    assert info.value.code == 401
+    assert token not in info.value.response.body.decode()
+    assert token not in message
+    logged = [(r.getMessage(), r.exc_text or "") for r in every_log.records]
+    assert logged, "nothing was logged: the check would prove nothing"
+    assert not [line for line in logged if token in line[0] or token in line[1]]
+
+
 class TestWrongLinkPassword:
     @pytest.fixture
     def jp_server_config(self, jp_server_config, site, shared_folder, tmp_path):
@@ -87,6 +118,23 @@ class TestWrongLinkPassword:
         code, message = await api_error(jp_fetch, "GET", "")
         assert code == 401
         assert "credentials" in message
+
+    async def test_the_link_token_is_in_no_message_nor_log(self, jp_fetch, jp_serverapp, every_log):
+        token = jp_serverapp.contents_manager.connection.username
+        await refused_sign_in_hides(token, jp_fetch, every_log)
+
+
+class TestUnknownLink:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        link_config(jp_server_config, f"nosuchlink{uuid.uuid4().hex[:12]}")
+        return jp_server_config
+
+    async def test_an_unknown_link_is_401_and_its_token_in_no_message_nor_log(
+        self, jp_fetch, jp_serverapp, every_log
+    ):
+        token = jp_serverapp.contents_manager.connection.username
+        await refused_sign_in_hides(token, jp_fetch, every_log)
 
 
 class TestExpiredLink:

@@ -29,6 +29,10 @@ from .errors import InvalidArgument, Unauthenticated
 
 AUTH_MODES = ("basic", "bearer", "token", "publiclink")
 
+# What a public link is called where its token (a secret: whoever has it opens the link)
+# would otherwise appear, in messages and logs.
+LINK_LABEL = "this public link"
+
 # Renew the token when less than this many seconds (or this fraction of its lifetime) remain.
 RENEW_MARGIN_SECONDS = 60.0
 RENEW_MARGIN_FRACTION = 0.1
@@ -64,6 +68,13 @@ class SecretSource:
 
     def describe(self) -> str:
         return f"file {self.file}" if self.file else f"environment variable {self.env}"
+
+
+def signer(auth_type: str, client_id: str) -> str:
+    """Who signs in, as messages name them: never a public link's token."""
+    if auth_type == "publicshares":
+        return LINK_LABEL
+    return client_id or "the token holder"
 
 
 @dataclass

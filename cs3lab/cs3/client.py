@@ -18,7 +18,7 @@ from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
 from cs3.identity.user.v1beta1 import resources_pb2 as user_res
 from cs3.rpc.v1beta1 import code_pb2
 
-from .auth import SecretSource, TokenKeeper
+from .auth import LINK_LABEL, SecretSource, TokenKeeper, signer
 from .errors import (
     CS3Error,
     InvalidArgument,
@@ -118,22 +118,32 @@ class CS3Client:
 
     async def _authenticate(self, auth_type: str, client_id: str, secret: str) -> str:
         request = gw.AuthenticateRequest(type=auth_type, client_id=client_id, client_secret=secret)
-        what = f"signing in as {client_id or 'the token holder'}"
+        who = signer(auth_type, client_id)
+        what = f"signing in as {who}"
         try:
             response = await self._unary(self.stub.Authenticate, request)
         except grpc.aio.AioRpcError as err:
-            raise error_for_rpc(err, what, self.address) from None
+            raise self._hide_link(error_for_rpc(err, what, self.address), client_id) from None
         code = response.status.code
+        detail = response.status.message
         if code in _SIGN_IN_REFUSED:
-            raise Unauthenticated(
-                f"The CS3 site at {self.address} did not accept the credentials of "
-                f"{client_id or 'the token holder'}",
-                detail=response.status.message,
+            refused = Unauthenticated(
+                f"The CS3 site at {self.address} did not accept the credentials of {who}",
+                detail=detail,
             )
+            raise self._hide_link(refused, client_id)
         if code != code_pb2.CODE_OK:
-            raise error_for_status(code, response.status.message, what)
+            raise self._hide_link(error_for_status(code, detail, what), client_id)
         self._user = response.user
         return response.token
+
+    def _hide_link(self, err: CS3Error, client_id: str) -> CS3Error:
+        """A public link's token is its key: it leaves no sign-in error (the server's
+        message may quote it too)."""
+        if self.tokens.mode != "publiclink" or not client_id:
+            return err
+        hidden = err.message.replace(client_id, LINK_LABEL)
+        return type(err)(hidden, detail=err.detail.replace(client_id, LINK_LABEL))
 
     async def call(self, method: str, request: Any, what: str) -> Any:
         """Call gateway ``method`` with the current token; ``what`` names the object in errors."""
