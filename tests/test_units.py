@@ -511,7 +511,30 @@ def test_an_https_data_server_is_trusted_with_the_ca_file_and_refused_without(lo
     asyncio.run(scenario())
 
 
-def test_a_data_server_redirect_is_not_followed(tmp_path):
+def test_a_plain_http_data_server_is_refused_while_the_gateway_uses_tls():
+    async def scenario() -> None:
+        seen: list = []
+        server, port = _serve(seen)
+        strict = DataTransfer(TransferSecurity(gateway_tls=True))
+        allowed = DataTransfer(TransferSecurity(gateway_tls=True, allow_insecure=True))
+        endpoint = f"http://127.0.0.1:{port}/data"
+        try:
+            with pytest.raises(errors.ServerError) as info:
+                await strict.get(endpoint, transfer_token="", access_token="t", what="c.txt")
+            assert "with TLS" in info.value.message
+            assert "allow_insecure_data_transfers" in info.value.message
+            assert seen == []  # refused before connecting
+            got = await allowed.get(endpoint, transfer_token="", access_token="t", what="c.txt")
+            assert got == b"stored" and seen == [("/data", "t")]
+        finally:
+            strict.close()
+            allowed.close()
+            server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_data_server_redirect_is_not_followed():
     """A redirect would take the access token wherever it points."""
 
     async def scenario() -> None:
