@@ -21,7 +21,7 @@ from jupyter_client import BlockingKernelClient
 from lockers import locker, signed_in, stored, version_count
 from servers import start_server
 
-from cs3lab.fs.mount import MOUNTS_DIR, mounted_under
+from cs3lab.fs.mount import mounted_under, mounts_dir
 
 CSV = "date,station,temperature_c\n2026-03-02,north,4.1\n2026-03-02,ridge,1.2\n"
 
@@ -102,7 +102,7 @@ def lab(request, tmp_path_factory):
 def test_the_kernel_works_in_the_notebooks_folder_of_the_mount(lab):
     site, home, server, kernel, _ = lab
     cwd = kernel.value("__import__('os').getcwd()")
-    mounts = [str(p) for p in mounted_under(MOUNTS_DIR)]
+    mounts = [str(p) for p in mounted_under(mounts_dir())]
     assert cwd.endswith("/analysis") and os.path.dirname(cwd) in mounts, (cwd, mounts)
     assert Path(cwd).parent.name.startswith(f"{server.process.pid}-")
     stdout, reply = kernel.run(
@@ -250,7 +250,7 @@ def test_a_kernel_overwrite_is_stored_whole_at_close(lab):
 
 
 def _mounts_of(pid: int) -> list[Path]:
-    return [p for p in mounted_under(MOUNTS_DIR) if p.name.startswith(f"{pid}-")]
+    return [p for p in mounted_under(mounts_dir()) if p.name.startswith(f"{pid}-")]
 
 
 def _wait(condition, seconds: float = 30.0) -> bool:
@@ -306,11 +306,11 @@ def test_a_stale_mount_of_a_dead_server_is_removed_at_the_next_start(site_a, tmp
         server.process.wait(timeout=10)
     finally:
         server.stop()
-    assert stale in mounted_under(MOUNTS_DIR)
+    assert stale in mounted_under(mounts_dir())
     server = start_server(site_a, "alice", home, tmp_path / "two")
     try:
         assert _mount_ready(server.process.pid)
-        assert stale not in mounted_under(MOUNTS_DIR) and not stale.exists()
+        assert stale not in mounted_under(mounts_dir()) and not stale.exists()
     finally:
         server.stop()
 
