@@ -83,12 +83,6 @@ class MountEntry:
     fstype: str  # "fuse.cs3" for cs3lab's mounts
     source: str  # FUSE's fsname
 
-    @property
-    def is_cs3lab(self) -> bool:
-        return self.fstype.startswith("fuse") and (
-            self.source == FSNAME_PREFIX or self.source.startswith(f"{FSNAME_PREFIX}-")
-        )
-
 
 def parse_mountinfo(text: str) -> list[MountEntry]:
     """The entries of a mountinfo text (proc(5)): "ID PARENT MAJ:MIN ROOT POINT OPTIONS
