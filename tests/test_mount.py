@@ -262,7 +262,7 @@ def test_odd_names(mount):
         open(point, "rb")
 
 
-def test_another_file_system_at_the_mount_point_is_refused_never_used(mount):
+def test_another_file_system_at_the_mount_point_is_refused_never_used(mount, tmp_path):
     """A FUSE mount this server did not start (here another server's mount of the same
     user, with its own source name) at the point: the server says so at once and leaves it
     alone; readiness looks at mountinfo's source name, not only at ``os.path.ismount``."""
@@ -271,7 +271,7 @@ def test_another_file_system_at_the_mount_point_is_refused_never_used(mount):
         pytest.skip("the same code on both sites")
     theirs = mount_at(point)
     assert theirs is not None and theirs.fstype == "fuse.cs3", theirs
-    ours = KernelMount(f"posix-{site.name}", dict(os.environ), point.parent / "unused.log")
+    ours = KernelMount(f"posix-{site.name}", dict(os.environ), tmp_path / "mount.log")
     assert ours.point == point and ours.fsname != theirs.source
     assert os.path.ismount(point) and not mounted_by(point, ours.fsname)
     assert mounted_by(point, theirs.source)
