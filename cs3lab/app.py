@@ -85,19 +85,30 @@ class CS3LabApp(ExtensionApp):
         access = self.kernel_access
         if access is None:
             return
-        if self.kernel_mount:
-            access.mounting()
+        if not self.kernel_mount:
+            await self._start_kernel_access(access)
+            return
+        access.mounting()
+        problem: str | None = "the mount could not be started (the server's log says why)"
+        try:
+            await self._start_kernel_access(access)
+            self.mount = KernelMount(
+                self.connection.username, access.kernel_env(None), access.folder / "mount.log"
+            )
+            problem = await self.mount.start()
+        finally:  # whatever happened, kernels wait for the mount no longer
+            self._mount_started(serverapp, problem)
+
+    async def _start_kernel_access(self, access: KernelAccess) -> None:
         try:
             await access.start()
         except CS3Error as err:
             self.log.warning("cs3lab: no CS3 credentials for kernels yet: %s", err)
-        if not self.kernel_mount:
-            return
-        self.mount = KernelMount(
-            self.connection.username, access.kernel_env(None), access.folder / "mount.log"
-        )
-        problem = await self.mount.start()
-        if problem is None:
+
+    def _mount_started(self, serverapp, problem: str | None) -> None:
+        access = self.kernel_access
+        assert access is not None
+        if problem is None and self.mount is not None:
             self.log.info(
                 "cs3lab: %s is mounted at %s for kernels",
                 access.connection.home_path,

@@ -21,7 +21,7 @@ from jupyter_client import BlockingKernelClient
 from lockers import locker, signed_in, stored, version_count
 from servers import start_server
 
-from cs3lab.fs.mount import MOUNTS_DIR, mounted_under
+from cs3lab.fs.mount import mounted_under, mounts_dir
 
 CSV = "date,station,temperature_c\n2026-03-02,north,4.1\n2026-03-02,ridge,1.2\n"
 
@@ -102,7 +102,7 @@ def lab(request, tmp_path_factory):
 def test_the_kernel_works_in_the_notebooks_folder_of_the_mount(lab):
     site, home, server, kernel, _ = lab
     cwd = kernel.value("__import__('os').getcwd()")
-    mounts = [str(p) for p in mounted_under(MOUNTS_DIR)]
+    mounts = [str(p) for p in mounted_under(mounts_dir())]
     assert cwd.endswith("/analysis") and os.path.dirname(cwd) in mounts, (cwd, mounts)
     assert Path(cwd).parent.name.startswith(f"{server.process.pid}-")
     stdout, reply = kernel.run(
@@ -250,7 +250,7 @@ def test_a_kernel_overwrite_is_stored_whole_at_close(lab):
 
 
 def _mounts_of(pid: int) -> list[Path]:
-    return [p for p in mounted_under(MOUNTS_DIR) if p.name.startswith(f"{pid}-")]
+    return [p for p in mounted_under(mounts_dir()) if p.name.startswith(f"{pid}-")]
 
 
 def _wait(condition, seconds: float = 30.0) -> bool:
@@ -306,11 +306,11 @@ def test_a_stale_mount_of_a_dead_server_is_removed_at_the_next_start(site_a, tmp
         server.process.wait(timeout=10)
     finally:
         server.stop()
-    assert stale in mounted_under(MOUNTS_DIR)
+    assert stale in mounted_under(mounts_dir())
     server = start_server(site_a, "alice", home, tmp_path / "two")
     try:
         assert _mount_ready(server.process.pid)
-        assert stale not in mounted_under(MOUNTS_DIR) and not stale.exists()
+        assert stale not in mounted_under(mounts_dir()) and not stale.exists()
     finally:
         server.stop()
 
@@ -329,6 +329,8 @@ def test_without_fuse_the_server_starts_and_kernels_use_scratch_and_cs3_urls(sit
         kernel = start_kernel(server, workdir / "runtime", "analysis/notebook.ipynb")
         try:
             assert kernel.value("__import__('os').getcwd()") == str(workdir)
+            problem = kernel.value("__import__('os').environ.get('CS3LAB_MOUNT_PROBLEM')")
+            assert "no-such-device" in problem, problem
             stdout, reply = kernel.run(
                 "import pandas as pd\nprint(len(pd.read_csv('cs3://analysis/measurements.csv')))"
             )
@@ -339,6 +341,44 @@ def test_without_fuse_the_server_starts_and_kernels_use_scratch_and_cs3_urls(sit
         server.stop()
     said = [line for line in server.log.read_text().splitlines() if "no FUSE mount" in line]
     assert len(said) == 1 and "no-such-device" in said[0], said
+
+
+def test_a_mount_folder_someone_planted_is_refused_and_kernels_start_at_once(site_a, tmp_path):
+    """A shared temporary folder where another user planted links where the folder of mount
+    points goes (here links to a folder that does not exist yet): the server refuses it at
+    once and says why (its log, and CS3LAB_MOUNT_PROBLEM in the kernel), and a kernel starts
+    in the scratch folder without waiting for a mount that will not come."""
+    home = f"{site_a.shared}/planted-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_seed(site_a, home))
+    workdir, shared, theirs = tmp_path / "server", tmp_path / "shared", tmp_path / "theirs"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    for name in ("cs3lab-mounts", f"cs3lab-mounts-{os.getuid()}"):  # older versions' too
+        (shared / name).symlink_to(theirs)
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "XDG_RUNTIME_DIR")}
+    os.environ["TMPDIR"] = str(shared)
+    os.environ.pop("XDG_RUNTIME_DIR", None)
+    try:
+        server = start_server(site_a, "alice", home, workdir)
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+    try:
+        kernel = start_kernel(server, workdir / "runtime", "analysis/notebook.ipynb")
+        try:
+            env = kernel.value("dict(__import__('os').environ)")
+            assert kernel.value("__import__('os').getcwd()") == str(workdir)
+        finally:
+            kernel.close()
+    finally:
+        server.stop()
+    assert "CS3LAB_MOUNT" not in env
+    assert "is a symbolic link" in env["CS3LAB_MOUNT_PROBLEM"], env["CS3LAB_MOUNT_PROBLEM"]
+    said = [line for line in server.log.read_text().splitlines() if "no FUSE mount" in line]
+    assert len(said) == 1 and f"cs3lab-mounts-{os.getuid()} is a symbolic link" in said[0], said
+    assert not theirs.exists()  # nothing was made through their links
 
 
 class _Process:

@@ -1,23 +1,38 @@
 """The kernels' FUSE mount (pyfuse3) as ordinary programs use it: a real mount process, as a
 server starts it (a token file, never the password), over a real revad, driven here with
 plain ``os`` and ``open`` calls: folders, renames, truncation, edits in place, appends, files
-read back while they are written, odd names, and what the storage holds afterwards."""
+read back while they are written, odd names, and what the storage holds afterwards. And the
+mount on a host that other Unix users share: each user's mount points in a folder of their
+own, nothing another user (or another mount) put in the way ever used."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from lockers import signed_in, stored
 
 from cs3lab.cs3.errors import NotFound
-from cs3lab.fs.mount import KernelMount, mounted_under
+from cs3lab.fs.mount import (
+    KernelMount,
+    mount_at,
+    mounted_by,
+    mounted_under,
+    parse_mountinfo,
+)
+from cs3lab.fs.private import NotPrivate, make_private, user_folder
 
-pytestmark = pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="no /dev/fuse here")
+REPO = Path(__file__).resolve().parent.parent
+needs_fuse = pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="no /dev/fuse here")
 
 
 async def _token(site) -> str:
@@ -28,6 +43,8 @@ async def _token(site) -> str:
 @pytest.fixture(scope="module", params=["site-a", "site-n"])
 def mount(request, tmp_path_factory):
     """(site, CS3 folder, local mount point): alice's fresh folder, mounted."""
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("no /dev/fuse here")
     site = request.getfixturevalue(request.param.replace("-", "_"))
     folder = f"{site.shared}/mount-{uuid.uuid4().hex[:8]}"
     workdir = tmp_path_factory.mktemp(f"mount-{site.name}")
@@ -243,3 +260,250 @@ def test_odd_names(mount):
         open(point / "no-such-folder" / "x.txt", "rb")
     with pytest.raises(IsADirectoryError):
         open(point, "rb")
+
+
+def test_another_file_system_at_the_mount_point_is_refused_never_used(mount, tmp_path):
+    """A FUSE mount this server did not start (here another server's mount of the same
+    user, with its own source name) at the point: the server says so at once and leaves it
+    alone; readiness looks at mountinfo's source name, not only at ``os.path.ismount``."""
+    site, _, point = mount
+    if site.name != "site-a":
+        pytest.skip("the same code on both sites")
+    theirs = mount_at(point)
+    assert theirs is not None and theirs.fstype == "fuse.cs3", theirs
+    ours = KernelMount(f"posix-{site.name}", dict(os.environ), tmp_path / "mount.log")
+    assert ours.point == point and ours.fsname != theirs.source
+    assert os.path.ismount(point) and not mounted_by(point, ours.fsname)
+    assert mounted_by(point, theirs.source)
+    problem = asyncio.run(ours.start())
+    assert problem is not None and "did not start" in problem and str(point) in problem, problem
+    assert ours.process is None  # refused before a mount process was started
+    asyncio.run(ours.stop())
+    assert mount_at(point) == theirs and os.listdir(point) is not None  # theirs, untouched
+
+
+@needs_fuse
+def test_a_mount_process_that_fails_is_said_at_once_with_its_reason(site_a, tmp_path):
+    token = tmp_path / "token"
+    token.write_text("not-a-reva-token")
+    token.chmod(0o600)
+    env = dict(
+        os.environ,
+        CS3LAB_GATEWAY=site_a.gateway,
+        CS3LAB_SITE=site_a.name,
+        CS3LAB_USER="alice",
+        CS3LAB_AUTH_MODE="token",
+        CS3LAB_SECRET_FILE=str(token),
+        CS3LAB_HOME=site_a.shared,
+    )
+    kernel_mount = KernelMount("bad-token", env, tmp_path / "mount.log")
+    problem = asyncio.run(kernel_mount.start())
+    said = (tmp_path / "mount.log").read_text().strip().splitlines()[-1]
+    assert "Error" in said, said  # why: the site refused the token
+    assert problem == f"the mount process exited with code 1: {said}", problem
+    assert "not-a-reva-token" not in problem
+    assert not kernel_mount.point.exists()
+
+
+# -- the folder of mount points on a host other Unix users share ----------------------------
+
+
+def test_mountinfo_lines_are_read_with_their_escapes():
+    text = (
+        "36 35 98:0 / /mnt/a\\040b rw,noatime master:1 - ext3 /dev/root rw\n"
+        "41 36 0:52 / /tmp/cs3lab-mounts-0/7-j\u00fcr\\134gen rw,nosuid shared:9 - fuse.cs3 "
+        "cs3lab-0123abcd rw,user_id=0\n"
+        "garbage line\n"
+    )
+    entries = parse_mountinfo(text)
+    assert [(e.point, e.device, e.fstype, e.source) for e in entries] == [
+        ("/mnt/a b", "98:0", "ext3", "/dev/root"),
+        ("/tmp/cs3lab-mounts-0/7-j\u00fcr\\gen", "0:52", "fuse.cs3", "cs3lab-0123abcd"),
+    ]
+
+
+def test_the_users_folder_is_the_private_runtime_folder_else_a_private_one_in_tmp(tmp_path):
+    uid = os.getuid()
+    runtime, shared = tmp_path / "run", tmp_path / "tmp"
+    runtime.mkdir(mode=0o700)
+    shared.mkdir()
+    env = {"XDG_RUNTIME_DIR": str(runtime), "TMPDIR": str(shared)}
+    assert user_folder("cs3lab-mounts", env) == runtime / "cs3lab-mounts"
+    runtime.chmod(0o755)  # not private: not used
+    assert user_folder("cs3lab-mounts", env) == shared / f"cs3lab-mounts-{uid}"
+    assert user_folder("cs3lab-mounts", {"TMPDIR": str(shared)}) == shared / f"cs3lab-mounts-{uid}"
+
+    folder = make_private(shared / f"cs3lab-mounts-{uid}")
+    assert oct(os.lstat(folder).st_mode & 0o777) == "0o700"
+    assert make_private(folder) == folder  # the next server's start
+    folder.chmod(0o755)
+    with pytest.raises(NotPrivate, match=r"has mode 0755, not 0700"):
+        make_private(folder)
+    (shared / "elsewhere").mkdir(mode=0o700)
+    (shared / "link").symlink_to(shared / "elsewhere")
+    with pytest.raises(NotPrivate, match=r"link is a symbolic link"):
+        make_private(shared / "link")
+    (shared / "file").write_text("")
+    with pytest.raises(NotPrivate, match=r"file is not a folder"):
+        make_private(shared / "file")
+
+
+@needs_fuse
+def test_a_mount_folder_not_of_this_user_is_refused_at_once(tmp_path, monkeypatch):
+    """The mount's folder is in the user's own temporary folder, and one that is not private
+    (here left open, mode 0755) is a message at once: no mount process, no wait."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    kernel_mount = KernelMount("alice", dict(os.environ), tmp_path / "mount.log")
+    assert kernel_mount.point.parent == tmp_path / f"cs3lab-mounts-{os.getuid()}"
+    kernel_mount.point.parent.mkdir(mode=0o755)
+    kernel_mount.point.parent.chmod(0o755)
+    problem = asyncio.run(kernel_mount.start())
+    assert problem is not None and "has mode 0755, not 0700" in problem, problem
+    assert kernel_mount.process is None and os.listdir(kernel_mount.point.parent) == []
+
+
+# Two throwaway Unix users of this host (created when absent; root only).
+OTHER_USERS = ("cs3lab-t1", "cs3lab-t2")
+
+
+def _unix_user(name: str) -> tuple[int, int]:
+    """(uid, gid) of the Unix user ``name``, created (without a home) when absent."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", name],
+            check=False,  # another test run may have made it meanwhile
+            capture_output=True,
+        )
+        entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _python_for(uid: int, gid: int) -> str | None:
+    """A Python the user ``uid`` can run cs3lab's mount module with (this one may be in
+    root's home; the mount module needs only the standard library)."""
+    probe = f"import sys; sys.path.insert(0, {str(REPO)!r}); import cs3lab.fs.mount"
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        try:
+            done = subprocess.run(
+                [candidate, "-I", "-c", probe],
+                user=uid,
+                group=gid,
+                extra_groups=[],
+                cwd="/",
+                capture_output=True,
+                check=False,
+            )
+        except OSError:
+            continue
+        if done.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def other_users():
+    """[(name, uid, gid, python)] of two Unix users, for the code run as each of them."""
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("needs root and useradd, to run code as two other Unix users")
+    users = []
+    for name in OTHER_USERS:
+        uid, gid = _unix_user(name)
+        python = _python_for(uid, gid)
+        if python is None:
+            pytest.skip(f"no Python that {name} can run cs3lab's code in {REPO} with")
+        users.append((name, uid, gid, python))
+    return users
+
+
+PREPARE = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from cs3lab.fs.mount import KernelMount, MountRefused
+kernel_mount = KernelMount("me", {}, Path(os.devnull))
+try:
+    kernel_mount.prepare_point()
+except MountRefused as err:
+    print(err)
+    sys.exit(3)
+print(kernel_mount.point)
+"""
+
+
+def _as_user(user, command: list[str], tmp: Path) -> subprocess.CompletedProcess:
+    _, uid, gid, python = user
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [python, "-I", *command],
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _prepare_as(user, tmp: Path) -> subprocess.CompletedProcess:
+    """The mount point's preparation, as the server of ``user`` does it (TMPDIR=tmp)."""
+    return _as_user(user, ["-c", PREPARE, str(REPO)], tmp)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder every user may write, like /tmp (sticky, mode 1777)."""
+    folder = Path(tempfile.mkdtemp(prefix="cs3lab-shared-", dir="/tmp"))
+    folder.chmod(0o1777)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_unix_users_on_one_host_each_get_a_private_folder_of_mount_points(
+    other_users, shared_tmp
+):
+    points = []
+    for user in other_users:
+        done = _prepare_as(user, shared_tmp)
+        assert done.returncode == 0, done.stdout + done.stderr
+        point = Path(done.stdout.strip())
+        folder = os.lstat(point.parent)
+        assert point.parent == shared_tmp / f"cs3lab-mounts-{user[1]}"
+        assert folder.st_uid == user[1] and oct(folder.st_mode & 0o7777) == "0o700"
+        assert os.lstat(point).st_uid == user[1]
+        points.append(point)
+    assert points[0].parent != points[1].parent
+
+
+def test_a_folder_or_link_another_user_planted_is_refused_never_used(other_users, shared_tmp):
+    victim, planter = other_users
+    victims = shared_tmp / f"cs3lab-mounts-{victim[1]}"
+    # The other user creates the victim's folder first, open to all.
+    done = _as_user(planter, ["-c", f"import os; os.mkdir({str(victims)!r}, 0o777)"], shared_tmp)
+    assert done.returncode == 0, done.stderr
+    os.chmod(victims, 0o777)  # whatever the planter's umask
+    done = _prepare_as(victim, shared_tmp)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"{victims} belongs to another user ({planter[0]}" in done.stdout, done.stdout
+    assert os.listdir(victims) == []  # nothing of the victim's went into it
+
+    # The other user plants a link to a folder of theirs instead.
+    os.rmdir(victims)
+    theirs = shared_tmp / "planted"
+    plant = (
+        f"import os; os.mkdir({str(theirs)!r}, 0o700); os.symlink(*{[str(theirs), str(victims)]!r})"
+    )
+    done = _as_user(planter, ["-c", plant], shared_tmp)
+    assert done.returncode == 0, done.stderr
+    done = _prepare_as(victim, shared_tmp)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"{victims} is a symbolic link" in done.stdout, done.stdout
+    assert os.listdir(theirs) == []

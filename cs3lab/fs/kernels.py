@@ -1,16 +1,17 @@
 """What cs3lab hands to the kernels it starts: CS3 credentials and a working folder.
 
 * Credentials: ``CS3LAB_*`` environment variables naming the gateway, the user, their home and
-  a token file (mode 0600, in a 0700 temporary folder of the server) holding the server's
-  current reva token, rewritten well before it expires. ``cs3://`` (cs3lab.fs) reads exactly
+  a token file (mode 0600, in a new temporary folder of the server, checked with ``lstat`` to
+  be this user's with mode 0700: :mod:`cs3lab.fs.private`) holding the server's current reva
+  token, rewritten well before it expires. ``cs3://`` (cs3lab.fs) reads exactly
   these, so ``pd.read_csv("cs3://data.csv")`` needs no arguments in a kernel. The server's own
   secret (password, OIDC token) never reaches a kernel: its variable is removed from the
   kernel's environment. jupyter_server logs the names of a kernel's variables, not values.
 * Working folder: the notebook's folder in the server's FUSE mount of the home
   (cs3lab.fs.mount), so relative paths are CS3 files; the scratch folder (the server's
-  root_dir) when there is no mount. The mount shows the file browser's places too (a places
-  file beside the token file, see cs3lab.fs.places): a notebook in ``Spaces/common`` runs in
-  that folder of the mount.
+  root_dir) when there is no mount, and then ``CS3LAB_MOUNT_PROBLEM`` says why. The mount
+  shows the file browser's places too (a places file beside the token file, see
+  cs3lab.fs.places): a notebook in ``Spaces/common`` runs in that folder of the mount.
 
 :class:`CS3KernelManager` is jupyter_server's AsyncMappingKernelManager with these two
 additions; cs3lab installs it unless another kernel manager class is configured.
@@ -23,7 +24,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from ..config import CS3Connection
 from ..contents_manager.mounts import MountTable
 from ..cs3 import Files
 from ..cs3.errors import CS3Error
+from .private import private_temp_folder
 
 # Rewrite the token file this often, and get a new token once half its lifetime is gone.
 REFRESH_SECONDS = 30.0
@@ -74,9 +75,9 @@ class KernelAccess:
 
     @property
     def folder(self) -> Path:
-        """The server's 0700 temporary folder of the token file (and the mount's log)."""
+        """The server's private temporary folder of the token file (and the mount's log)."""
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="cs3lab-kernels-"))
+            self._folder = private_temp_folder("cs3lab-kernels-")
         return self._folder
 
     @property
@@ -166,6 +167,8 @@ class KernelAccess:
             values["CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS"] = "1"
         if self.mount_root:
             values["CS3LAB_MOUNT"] = self.mount_root
+        elif self.mount_problem:
+            values["CS3LAB_MOUNT_PROBLEM"] = self.mount_problem
         return values
 
     def kernel_env(self, base: dict[str, str] | None) -> dict[str, str]:
