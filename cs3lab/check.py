@@ -44,6 +44,15 @@ _JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 
 
 @dataclass(frozen=True)
+class Probe:
+    """The test file: its CS3 path (a Stat's ResourceInfo.path may be relative, as on
+    decomposedfs) and its ResourceInfo."""
+
+    path: str
+    info: ResourceInfo
+
+
+@dataclass(frozen=True)
 class Result:
     name: str  # what was checked: "gateway", "credentials", ...
     status: str  # OK, WARN, FAIL or SKIP
@@ -125,8 +134,8 @@ class Checker:
         if home is None:
             self.skip(rest[2:6], "no home")
         else:
-            probe = await self._data_gateway(home)
-            await self._locks(probe or home)
+            probe = await self._data_gateway()
+            await self._locks(probe.info if probe else home)
             await self._versions(probe)
             await self._recycle_bin(probe)
         await self._sharing()
@@ -233,7 +242,7 @@ class Checker:
         self.add("home", OK, f"{path} found")
         return info
 
-    async def _data_gateway(self, home: ResourceInfo) -> ResourceInfo | None:
+    async def _data_gateway(self) -> Probe | None:
         """Write a hidden file twice (the second write makes a version), read it back; the
         file stays for the lock and version checks and is removed by the recycle check."""
         path = f"{self.connection.home_path.rstrip('/')}/{PROBE_PREFIX}{uuid.uuid4().hex[:8]}"
@@ -259,7 +268,7 @@ class Checker:
             OK,
             f"a test file ({path.rsplit('/', 1)[1]}) was written and read back through {through}",
         )
-        return info
+        return Probe(path, info)
 
     async def _locks(self, info: ResourceInfo) -> None:
         service = LockService(self.files, site=self.connection.site_name)
@@ -280,7 +289,7 @@ class Checker:
                 "the files (only cs3lab honours them)",
             )
 
-    async def _versions(self, probe: ResourceInfo | None) -> None:
+    async def _versions(self, probe: Probe | None) -> None:
         if probe is None:
             self.add("versions", WARN, "unknown: no test file could be written")
             return
@@ -302,7 +311,7 @@ class Checker:
                 "keeps its own copies",
             )
 
-    async def _recycle_bin(self, probe: ResourceInfo | None) -> None:
+    async def _recycle_bin(self, probe: Probe | None) -> None:
         """Delete the test file, list the bin, and purge the test file from it."""
         home = self.connection.home_path
         service = RecycleService(self.files, home, show_hidden=lambda: True)
