@@ -223,6 +223,9 @@ class Checker:
 
     async def _home(self) -> ResourceInfo | None:
         path = self.connection.home_path
+        if not path.startswith("/"):
+            self.add("home", FAIL, f"CS3Connection.home must be an absolute CS3 path, not {path!r}")
+            return None
         try:
             info = await self.files.stat(path)
         except NotFound:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool
+from traitlets import Bool, TraitError
 from traitlets.config import Application
 
 from . import __version__
@@ -36,6 +36,16 @@ class _SiteApp(JupyterApp):
         for name in CONFIG_FILES:
             Application.load_config_file(self, name, path=self.config_file_paths)
 
+    def start(self) -> None:
+        try:
+            self.run()
+        except TraitError as err:  # a value of the wrong type or not among the choices
+            print(f"Invalid cs3lab configuration: {err}", file=sys.stderr)
+            self.exit(2)
+
+    def run(self) -> None:
+        raise NotImplementedError
+
 
 class CheckApp(_SiteApp):
     name = "jupyter-cs3lab-check"
@@ -45,7 +55,7 @@ class CheckApp(_SiteApp):
         "OCM, public links, kernel mount. Exits with 1 when something users need is broken."
     )
 
-    def start(self) -> None:
+    def run(self) -> None:
         connection = CS3Connection(parent=self)
         sharing = CS3Sharing(parent=self)
         results = run(connection, sharing, configured(self, CS3LabApp, "kernel_mount"))
@@ -68,7 +78,7 @@ class ConfigApp(_SiteApp):
     reference = Bool(False, help="Print the configuration reference in Markdown").tag(config=True)
     flags = {"reference": ({"ConfigApp": {"reference": True}}, "Print the configuration reference")}
 
-    def start(self) -> None:
+    def run(self) -> None:
         if self.reference:
             sys.stdout.write(reference_markdown())
             return

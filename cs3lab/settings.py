@@ -41,7 +41,7 @@ SECTIONS: dict[type[Configurable], str] = {
 CONFIGURABLES: list[type[Configurable]] = list(SECTIONS)
 MASK = "********"
 _SECRET_NAME = re.compile(r"token|password|passwd|secret|credential", re.IGNORECASE)
-_SECRET_VALUE = re.compile(r"eyJ[\w-]+\.[\w-]+|[A-Za-z0-9+/_-]{40,}")
+_SECRET_VALUE = re.compile(r"eyJ[\w-]+\.[\w-]+|[A-Za-z0-9+_-]{40,}")
 # Names of a secret's *source*, not of a secret: shown as they are.
 _SOURCE_NAMES = ("secret_env", "secret_file")
 _LONG_ENUM = 8  # an Enum with more choices is described, not listed

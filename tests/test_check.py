@@ -195,6 +195,13 @@ def test_config_prints_effective_values_with_secrets_masked(tmp_path):
     assert "the-password-1" not in out and jwt_like not in out
 
 
+def test_check_with_invalid_configuration_says_so(tmp_path):
+    done = cs3lab_cli(tmp_path, "check", CS3LAB_GATEWAY="127.0.0.1:1", CS3LAB_AUTH_MODE="kerberos")
+    assert done.returncode == 2
+    assert done.stderr.startswith("Invalid cs3lab configuration: The 'auth_mode' trait")
+    assert "Traceback" not in done.stderr
+
+
 def test_configuration_reference_is_up_to_date():
     """docs/configuration.md is what the traits say; regenerate it with
     ``jupyter cs3lab config --reference > docs/configuration.md``."""
