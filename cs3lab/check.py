@@ -413,5 +413,8 @@ async def run_checks(
     return await Checker(connection, sharing, kernel_mount).run()
 
 
-def run(connection: CS3Connection, sharing: CS3Sharing, kernel_mount: bool = True) -> list[Result]:
+def check_site(
+    connection: CS3Connection, sharing: CS3Sharing, kernel_mount: bool = True
+) -> list[Result]:
+    """:func:`run_checks` on a loop of its own (for the command line)."""
     return asyncio.run(run_checks(connection, sharing, kernel_mount))

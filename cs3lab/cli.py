@@ -15,7 +15,7 @@ from traitlets.config import Application
 
 from . import __version__
 from .app import CS3LabApp
-from .check import run
+from .check import check_site
 from .config import CS3Connection
 from .settings import (
     CONFIG_FILES,
@@ -58,7 +58,8 @@ class CheckApp(_SiteApp):
     def run(self) -> None:
         connection = CS3Connection(parent=self)
         sharing = CS3Sharing(parent=self)
-        results = run(connection, sharing, configured(self, CS3LabApp, "kernel_mount"))
+        kernel_mount = configured(self, CS3LabApp, "kernel_mount")
+        results = check_site(connection, sharing, kernel_mount)
         width = max(len(r.name) for r in results)
         for result in results:
             print(f"{result.status:<4}  {result.name:<{width}}  {result.message}")
@@ -76,7 +77,10 @@ class ConfigApp(_SiteApp):
         "reference (docs/configuration.md) instead."
     )
     reference = Bool(False, help="Print the configuration reference in Markdown").tag(config=True)
-    flags = {"reference": ({"ConfigApp": {"reference": True}}, "Print the configuration reference")}
+    flags = {
+        **JupyterApp.flags,
+        "reference": ({"ConfigApp": {"reference": True}}, "Print the configuration reference"),
+    }
 
     def run(self) -> None:
         if self.reference:
