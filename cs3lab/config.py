@@ -17,7 +17,8 @@ from .cs3.auth import AUTH_MODES
 
 
 def _env(name: str, fallback: str = "") -> str:
-    return os.environ.get(name, fallback)
+    """The value of the environment variable of trait ``name`` (its ``env`` tag)."""
+    return os.environ.get(CS3Connection.class_traits()[name].metadata["env"], fallback)
 
 
 def _env_flag(name: str) -> bool:
@@ -27,72 +28,74 @@ def _env_flag(name: str) -> bool:
 class CS3Connection(LoggingConfigurable):
     """Where the CS3 site is and how to sign in to it."""
 
-    gateway = Unicode(help="host:port of the CS3 gateway (env CS3LAB_GATEWAY)").tag(config=True)
-    site_name = Unicode(help="A short name of the site shown to users (env CS3LAB_SITE)").tag(
-        config=True
+    gateway = Unicode(help="host:port of the CS3 gateway").tag(config=True, env="CS3LAB_GATEWAY")
+    site_name = Unicode(help="A short name of the site shown to users (default: the gateway)").tag(
+        config=True, env="CS3LAB_SITE"
     )
-    tls = Bool(help="Use TLS to reach the gateway (env CS3LAB_TLS=1)").tag(config=True)
-    ca_file = Unicode(help="CA bundle for TLS (default: system roots; env CS3LAB_CA_FILE)").tag(
-        config=True
+    tls = Bool(help="Use TLS to reach the gateway (variable: 1, true or yes)").tag(
+        config=True, env="CS3LAB_TLS"
+    )
+    ca_file = Unicode(help="CA bundle for TLS (default: the system's roots)").tag(
+        config=True, env="CS3LAB_CA_FILE"
     )
     allow_insecure_data_transfers = Bool(
         help="Send the access token in clear (http) to a CS3 data server that is not on this "
         "machine, or while the gateway is reached with TLS: only where the network between "
-        "them is trusted (env CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS=1)"
-    ).tag(config=True)
+        "them is trusted (variable: 1, true or yes)"
+    ).tag(config=True, env="CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS")
     auth_mode = Enum(
         AUTH_MODES,
         help="basic (username + password), bearer (OIDC access token), token (a reva token) "
         "or publiclink (username = the link's token, secret = its password, if any)",
-    ).tag(config=True)
-    username = Unicode(help="The CS3 username (env CS3LAB_USER)").tag(config=True)
+    ).tag(config=True, env="CS3LAB_AUTH_MODE")
+    username = Unicode(help="The CS3 username").tag(config=True, env="CS3LAB_USER")
     secret_env = Unicode(
         "CS3LAB_SECRET",
         help="Environment variable holding the password / OIDC token / reva token",
     ).tag(config=True)
-    secret_file = Unicode(
-        help="File holding the secret; takes precedence over secret_env (env CS3LAB_SECRET_FILE)"
-    ).tag(config=True)
-    home = Unicode(
-        help="The CS3 path shown as JupyterLab's root; {username} is replaced (env CS3LAB_HOME)"
-    ).tag(config=True)
+    secret_file = Unicode(help="File holding the secret; takes precedence over secret_env").tag(
+        config=True, env="CS3LAB_SECRET_FILE"
+    )
+    home = Unicode(help="The CS3 path shown as JupyterLab's root; {username} is replaced").tag(
+        config=True, env="CS3LAB_HOME"
+    )
     timeout = Float(60.0, help="Seconds before a single CS3 call gives up").tag(config=True)
 
     @default("gateway")
     def _gateway_default(self) -> str:
-        return _env("CS3LAB_GATEWAY")
+        return _env("gateway")
 
     @default("site_name")
     def _site_name_default(self) -> str:
-        return _env("CS3LAB_SITE") or self.gateway
+        return _env("site_name") or self.gateway
 
     @default("tls")
     def _tls_default(self) -> bool:
-        return _env_flag("CS3LAB_TLS")
+        return _env_flag("tls")
 
     @default("ca_file")
     def _ca_file_default(self) -> str:
-        return _env("CS3LAB_CA_FILE")
+        return _env("ca_file")
 
     @default("allow_insecure_data_transfers")
     def _allow_insecure_data_transfers_default(self) -> bool:
-        return _env_flag("CS3LAB_ALLOW_INSECURE_DATA_TRANSFERS")
+        return _env_flag("allow_insecure_data_transfers")
 
     @default("auth_mode")
     def _auth_mode_default(self) -> str:
-        return _env("CS3LAB_AUTH_MODE", "basic")
+        return _env("auth_mode", "basic")
 
     @default("username")
     def _username_default(self) -> str:
-        return _env("CS3LAB_USER")
+        return _env("username")
 
     @default("secret_file")
     def _secret_file_default(self) -> str:
-        return _env("CS3LAB_SECRET_FILE")
+        return _env("secret_file")
 
     @default("home")
     def _home_default(self) -> str:
-        return _env("CS3LAB_HOME", "/home/{username}")
+        return _env("home", "/home/{username}")
 
     @validate("home")
     def _validate_home(self, proposal) -> str:
