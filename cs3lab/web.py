@@ -16,7 +16,8 @@ from .cs3.errors import CS3Error
 
 
 class CS3APIHandler(APIHandler):
-    """Base of cs3lab's handlers. Subclasses decorate their verbs with ``@web.authenticated``."""
+    """Base of cs3lab's handlers. Subclasses name an ``auth_resource`` and decorate each verb
+    with ``@web.authenticated`` then jupyter_server's ``@authorized`` (README: Authorization)."""
 
     def json_body(self) -> dict[str, Any]:
         try:

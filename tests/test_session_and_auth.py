@@ -1,4 +1,5 @@
-"""The session endpoint, authentication modes, wrong credentials, an unreachable site."""
+"""The session endpoint, authentication modes, wrong credentials, an unreachable site, and
+authorization: every cs3lab handler obeys jupyter_server's Authorizer."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import re
 
 import pytest
 from helpers import api, api_error, text_model
+from jupyter_server.auth import Authorizer
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from nbformat.v4 import new_code_cell, new_notebook
 from site_runner import free_port, sync_login
 from tornado.httpclient import HTTPClientError
+from tornado.routing import PathMatches, RuleRouter
 
 
 async def test_session_names_user_and_site(jp_fetch, site, home):
@@ -42,6 +48,150 @@ async def test_every_cs3lab_endpoint_requires_jupyter_auth(jp_fetch, jp_serverap
                     body=None if method in ("GET", "DELETE") else "{}",
                 )
             assert info.value.code in (401, 403, 405), (pattern, method)
+
+
+# -- authorization: a restrictive Authorizer is obeyed by every cs3lab handler -------------
+
+# POSTs that only read (everything else but GET changes something).
+READING_POSTS = {"cs3lab/api/diff"}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class RecordingAuthorizer(Authorizer):
+    """Allows the actions in ``allowed`` (all of them until a test narrows it) and records
+    each question it is asked: (method, path, action, resource)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.allowed = {"read", "write", "execute"}
+        self.asked: list[tuple[str, str, str, str]] = []
+
+    def is_authorized(self, handler, user, action: str, resource: str) -> bool:
+        self.asked.append((handler.request.method, handler.request.path, action, resource))
+        return action in self.allowed
+
+
+def cs3lab_routes(web_app) -> dict[str, type]:
+    """Every route under cs3lab/api the server has, however it was registered: its pattern
+    and handler class, from tornado's routers."""
+
+    def walk(router):
+        for rule in router.rules:
+            if isinstance(rule.target, RuleRouter):
+                yield from walk(rule.target)
+            elif isinstance(rule.matcher, PathMatches):
+                pattern = rule.matcher.regex.pattern
+                if "/cs3lab/api/" in pattern:
+                    yield pattern.removesuffix("$"), rule.target
+
+    return dict(walk(web_app.default_router))
+
+
+def implemented(handler: type) -> list[str]:
+    return [m for m in METHODS if getattr(handler, m.lower()) is not getattr(APIHandler, m.lower())]
+
+
+async def cs3lab_call(jp_fetch, method: str, endpoint: str, body, params: dict):
+    kwargs: dict = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    if params:
+        kwargs["params"] = params
+    response = await jp_fetch("cs3lab", "api", *endpoint.split("/"), **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
+def nb_model(source: str) -> dict:
+    nb = new_notebook(cells=[new_code_cell(source, id="c0")])
+    return {"type": "notebook", "format": "json", "content": nb}
+
+
+class TestRestrictiveAuthorizer:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config):
+        jp_server_config.ServerApp.authorizer_class = RecordingAuthorizer
+        return jp_server_config
+
+    @pytest.fixture
+    def authorizer(self, jp_serverapp) -> RecordingAuthorizer:
+        assert isinstance(jp_serverapp.authorizer, RecordingAuthorizer)
+        return jp_serverapp.authorizer
+
+    async def test_every_handler_asks_the_authorizer_and_read_only_users_only_read(
+        self, jp_fetch, jp_serverapp, authorizer
+    ):
+        routes = cs3lab_routes(jp_serverapp.web_app)
+        apps = jp_serverapp.extension_manager.extension_apps["cs3lab"]
+        base = jp_serverapp.base_url
+        registered = {url_path_join(base, pattern) for app in apps for pattern, *_ in app.handlers}
+        assert registered and registered <= set(routes)
+        authorizer.allowed = {"read"}
+        for pattern, handler in routes.items():
+            resource = getattr(handler, "auth_resource", None)
+            assert isinstance(resource, str) and resource, f"{handler.__name__}: auth_resource"
+            route = pattern.removeprefix(base)
+            # A capture group of a pattern (an id) becomes a sample value.
+            parts = re.sub(r"\([^)]*\)", "some-id", route).strip("/").split("/")
+            for method in implemented(handler):
+                authorizer.asked.clear()
+                try:
+                    response = await jp_fetch(
+                        *parts, method=method, body=None if method in ("GET", "DELETE") else "{}"
+                    )
+                    code = response.code
+                except HTTPClientError as err:
+                    code = err.code
+                asked = [(a, r) for m, p, a, r in authorizer.asked if "/cs3lab/api/" in p]
+                reads = method == "GET" or (method == "POST" and route in READING_POSTS)
+                expected = ("read" if reads else "write", resource)
+                assert asked == [expected], (route, method, asked)
+                if reads:
+                    assert code != 403, (route, method)
+                else:
+                    assert code == 403, (route, method, code)
+
+    async def test_read_only_user_creates_no_link_or_share_purges_nothing_merges_nothing(
+        self, jp_fetch, authorizer, contents
+    ):
+        # Set up with every action allowed: a notebook, its copy (edited), a deleted file.
+        await api(jp_fetch, "PUT", "a.ipynb", nb_model("x = 1"))
+        copy = (await cs3lab_call(jp_fetch, "POST", "copies", {"path": "a.ipynb"}, {}))["path"]
+        await api(jp_fetch, "PUT", copy, nb_model("x = 2"))
+        await api(jp_fetch, "PUT", "gone.txt", text_model("in the bin"))
+        await api(jp_fetch, "DELETE", "gone.txt")
+        original = await contents.files.download(contents.cs3_path("a.ipynb"))
+
+        authorizer.allowed = {"read"}
+        link = {"path": "a.ipynb", "role": "viewer"}
+        share = {"path": "a.ipynb", "grantee": {"type": "user", "name": "bob"}, "role": "viewer"}
+        refused = [
+            ("POST", "links", link, {}),
+            ("POST", "shares", share, {}),
+            ("DELETE", "recycle", None, {"all": "1"}),
+            ("POST", "merge", {"copy": copy}, {}),
+            ("POST", "locks", {"path": "a.ipynb", "client": "tab-1"}, {}),
+        ]
+        for method, endpoint, body, params in refused:
+            with pytest.raises(HTTPClientError) as info:
+                await cs3lab_call(jp_fetch, method, endpoint, body, params)
+            assert info.value.code == 403, (method, endpoint)
+            assert "not authorized" in json.loads(info.value.response.body)["message"]
+        # Nothing changed in the storage; reading is still allowed.
+        access = await cs3lab_call(jp_fetch, "GET", "shares", None, {"path": "a.ipynb"})
+        assert (access["shares"], access["links"]) == ([], [])
+        binned = (await cs3lab_call(jp_fetch, "GET", "recycle", None, {}))["items"]
+        assert [item["path"] for item in binned] == ["gone.txt"]
+        assert await contents.files.download(contents.cs3_path("a.ipynb")) == original
+        lock = await cs3lab_call(jp_fetch, "GET", "locks", None, {"path": "a.ipynb"})
+        assert lock["locked"] is False
+        assert (await cs3lab_call(jp_fetch, "POST", "diff", {"copy": copy}, {}))["diff"]
+
+        # The same requests pass once writing is allowed (the 403s were the authorizer's).
+        authorizer.allowed = {"read", "write"}
+        assert (await cs3lab_call(jp_fetch, "POST", "links", link, {}))["token"]
+        assert (await cs3lab_call(jp_fetch, "DELETE", "recycle", None, {"all": "1"}))["purged"] == 1
+        await cs3lab_call(jp_fetch, "POST", "merge", {"copy": copy}, {})
+        assert await contents.files.download(contents.cs3_path("a.ipynb")) != original
 
 
 class TestWrongPassword:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..web import CS3APIHandler
@@ -11,6 +12,8 @@ from .service import LockService
 
 
 class _LockHandler(CS3APIHandler):
+    auth_resource = "contents"  # taking, keeping or asking for a lock is a write
+
     def initialize(self, locks: LockService) -> None:
         self.locks = locks
 
@@ -25,6 +28,7 @@ class _LockHandler(CS3APIHandler):
 
 class LocksHandler(_LockHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         api_path, path = self._api_path(self.get_query_argument("path", ""))
         with self.cs3_errors():
@@ -32,6 +36,7 @@ class LocksHandler(_LockHandler):
         self._finish_state(api_path, state)
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         api_path, path = self._api_path(self.required(body, "path"))
@@ -41,6 +46,7 @@ class LocksHandler(_LockHandler):
         self._finish_state(api_path, state)
 
     @web.authenticated
+    @authorized
     async def put(self) -> None:
         body = self.json_body()
         api_path, path = self._api_path(self.required(body, "path"))
@@ -49,6 +55,7 @@ class LocksHandler(_LockHandler):
         self._finish_state(api_path, state)
 
     @web.authenticated
+    @authorized
     async def delete(self) -> None:
         _, path = self._api_path(self.get_query_argument("path", ""))
         client = self.get_query_argument("client", "")
@@ -62,6 +69,7 @@ class LocksHandler(_LockHandler):
 
 class LockRequestsHandler(_LockHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         api_path, path = self._api_path(self.required(self.json_body(), "path"))
         with self.cs3_errors():
@@ -69,6 +77,7 @@ class LockRequestsHandler(_LockHandler):
         self._finish_state(api_path, state, 201)
 
     @web.authenticated
+    @authorized
     async def delete(self) -> None:
         _, path = self._api_path(self.get_query_argument("path", ""))
         with self.cs3_errors():
@@ -79,6 +88,7 @@ class LockRequestsHandler(_LockHandler):
 
 class HandoverHandler(_LockHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         api_path, path = self._api_path(self.required(body, "path"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.web import HTTPError
@@ -33,6 +34,8 @@ class MergeConfig(Configurable):
 
 
 class _Base(CS3APIHandler):
+    auth_resource = "contents"  # copies, merges and restores write files
+
     def initialize(self, service: MergeService) -> None:
         self.service = service
 
@@ -61,6 +64,7 @@ class _Base(CS3APIHandler):
 
 class CopiesHandler(_Base):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         source = self.cs3_path(self.required(body, "path"))
@@ -72,6 +76,7 @@ class CopiesHandler(_Base):
         await self.answer(result, 201)
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path = self.cs3_path(self.get_query_argument("path", ""))
         with self.cs3_errors():
@@ -91,6 +96,7 @@ class CopiesHandler(_Base):
 
 class DiffHandler(_Base):
     @web.authenticated
+    @authorized("read")  # a POST that only reads
     async def post(self) -> None:
         body = self.json_body()
         with self.cs3_errors():
@@ -112,6 +118,7 @@ class DiffHandler(_Base):
 
 class MergeHandler(_Base):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         copy = self.cs3_path(self.required(body, "copy"))
@@ -122,6 +129,7 @@ class MergeHandler(_Base):
 
 class ResolveHandler(_Base):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         copy = self.cs3_path(self.required(body, "copy"))
@@ -147,6 +155,7 @@ async def _version_key(service: MergeService, path: str, version_id: str) -> str
 
 class VersionsHandler(_Base):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         api_path = clean_api_path(self.get_query_argument("path", ""))
         path = self.cs3_path(api_path)
@@ -173,6 +182,7 @@ class VersionsHandler(_Base):
         await self.answer({"path": api_path, "current": current, "versions": items})
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         """Restore a version, first keeping the current content as a version (checkpoints)."""
         body = self.json_body()

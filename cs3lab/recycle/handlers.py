@@ -4,6 +4,7 @@ paths. A restore onto a taken place answers 409 with ``conflict`` and ``suggesti
 
 from __future__ import annotations
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
@@ -12,18 +13,22 @@ from .service import RecycleService, RestoreConflict
 
 
 class _RecycleHandler(CS3APIHandler):
+    auth_resource = "contents"  # restoring and purging are writes
+
     def initialize(self, recycle: RecycleService) -> None:
         self.recycle = recycle
 
 
 class RecycleHandler(_RecycleHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         with self.cs3_errors():
             items = await self.recycle.items()
         self.write_json({"items": [item.to_json() for item in items]})
 
     @web.authenticated
+    @authorized
     async def delete(self) -> None:
         if self.get_query_argument("all", "") != "1":
             raise web.HTTPError(400, "To empty the recycle bin, say all=1")
@@ -34,6 +39,7 @@ class RecycleHandler(_RecycleHandler):
 
 class RestoreHandler(_RecycleHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         key = self.required(body, "key")
@@ -52,6 +58,7 @@ class RestoreHandler(_RecycleHandler):
 
 class ItemHandler(_RecycleHandler):
     @web.authenticated
+    @authorized
     async def delete(self) -> None:
         key = self.get_query_argument("key", "")
         if not key:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
@@ -14,10 +15,13 @@ from .service import SessionService
 
 
 class SessionHandler(APIHandler):
+    auth_resource = "contents"
+
     def initialize(self, session: SessionService) -> None:
         self.session = session
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         try:
             described = await self.session.describe()
@@ -27,10 +31,13 @@ class SessionHandler(APIHandler):
 
 
 class QuotaHandler(CS3APIHandler):
+    auth_resource = "contents"
+
     def initialize(self, session: SessionService) -> None:
         self.session = session
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path = self.get_query_argument("path", "")
         cs3_path = self.cs3_path(path)

@@ -4,13 +4,19 @@ decline), links (public links). Paths in requests and answers are JupyterLab pat
 
 from __future__ import annotations
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..web import CS3APIHandler
 from .service import SharingService
 
+# jupyter_server's Authorizer sees this resource for shares, links and OCM (README: Authorization).
+SHARING_RESOURCE = "cs3lab:sharing"
+
 
 class _Handler(CS3APIHandler):
+    auth_resource = SHARING_RESOURCE
+
     def initialize(self, sharing: SharingService) -> None:
         self.sharing = sharing
 
@@ -20,6 +26,7 @@ class _Handler(CS3APIHandler):
 
 class UsersHandler(_Handler):
     @web.authenticated
+    @authorized
     async def get(self, username: str = "") -> None:
         with self.cs3_errors():
             if username:
@@ -31,6 +38,7 @@ class UsersHandler(_Handler):
 
 class GroupsHandler(_Handler):
     @web.authenticated
+    @authorized
     async def get(self, name: str = "") -> None:
         with self.cs3_errors():
             if name:
@@ -42,6 +50,7 @@ class GroupsHandler(_Handler):
 
 class SharesHandler(_Handler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path = self.get_query_argument("path", None)
         with self.cs3_errors():
@@ -51,6 +60,7 @@ class SharesHandler(_Handler):
                 self.write_json(await self.sharing.access(self._path(path)))
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         path = self._path(self.required(body, "path"))
@@ -68,12 +78,14 @@ class SharesHandler(_Handler):
 
 class ShareHandler(_Handler):
     @web.authenticated
+    @authorized
     async def patch(self, share_id: str) -> None:
         role = self.required(self.json_body(), "role")
         with self.cs3_errors():
             self.write_json(await self.sharing.update_share(share_id, role))
 
     @web.authenticated
+    @authorized
     async def delete(self, share_id: str) -> None:
         with self.cs3_errors():
             await self.sharing.revoke(share_id)
@@ -83,6 +95,7 @@ class ShareHandler(_Handler):
 
 class ReceivedHandler(_Handler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         with self.cs3_errors():
             self.write_json({"shares": await self.sharing.received()})
@@ -90,6 +103,7 @@ class ReceivedHandler(_Handler):
 
 class ReceivedShareHandler(_Handler):
     @web.authenticated
+    @authorized
     async def patch(self, share_id: str) -> None:
         state = self.required(self.json_body(), "state")
         with self.cs3_errors():
@@ -98,6 +112,7 @@ class ReceivedShareHandler(_Handler):
 
 class LinksHandler(_Handler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path = self.get_query_argument("path", None)
         with self.cs3_errors():
@@ -107,6 +122,7 @@ class LinksHandler(_Handler):
                 self.write_json({"links": await self.sharing.links_of(self._path(path))})
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         path = self._path(self.required(body, "path"))
@@ -126,11 +142,13 @@ class LinksHandler(_Handler):
 
 class LinkHandler(_Handler):
     @web.authenticated
+    @authorized
     async def patch(self, link_id: str) -> None:
         with self.cs3_errors():
             self.write_json(await self.sharing.update_link(link_id, self.json_body()))
 
     @web.authenticated
+    @authorized
     async def delete(self, link_id: str) -> None:
         with self.cs3_errors():
             await self.sharing.delete_link(link_id)

@@ -17,19 +17,24 @@ relative to the received resource.
 
 from __future__ import annotations
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..web import CS3APIHandler
+from .handlers import SHARING_RESOURCE
 from .ocm import OCMService
 
 
 class _OCMHandler(CS3APIHandler):
+    auth_resource = SHARING_RESOURCE
+
     def initialize(self, ocm: OCMService) -> None:
         self.ocm = ocm
 
 
 class InvitationsHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         with self.cs3_errors():
@@ -39,6 +44,7 @@ class InvitationsHandler(_OCMHandler):
 
 class AcceptInvitationHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         invitation = body.get("invitation") or body.get("token")
@@ -51,6 +57,7 @@ class AcceptInvitationHandler(_OCMHandler):
 
 class ContactsHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         with self.cs3_errors():
             self.write_json(await self.ocm.contacts(self.get_query_argument("q", "")))
@@ -58,6 +65,7 @@ class ContactsHandler(_OCMHandler):
 
 class SitesHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         with self.cs3_errors():
             self.write_json(await self.ocm.sites())
@@ -65,11 +73,13 @@ class SitesHandler(_OCMHandler):
 
 class SharesHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         with self.cs3_errors():
             self.write_json(await self.ocm.shares())
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         path = self.cs3_path(self.required(body, "path"))
@@ -81,6 +91,7 @@ class SharesHandler(_OCMHandler):
 
 class ShareHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def delete(self, share_id: str) -> None:
         with self.cs3_errors():
             await self.ocm.revoke(share_id)
@@ -90,6 +101,7 @@ class ShareHandler(_OCMHandler):
 
 class ReceivedHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         with self.cs3_errors():
             self.write_json(await self.ocm.received())
@@ -97,6 +109,7 @@ class ReceivedHandler(_OCMHandler):
 
 class ReceivedShareHandler(_OCMHandler):
     @web.authenticated
+    @authorized
     async def patch(self, share_id: str) -> None:
         state = self.required(self.json_body(), "state")
         with self.cs3_errors():
