@@ -21,7 +21,7 @@ from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from cs3.types.v1beta1 import types_pb2
 from helpers import api, api_error, text_model
-from lockers import locker, user_files
+from lockers import locker, signed_in, user_files
 from servers import start_server
 from site_runner import sync_login, sync_mkdir
 from tornado.httpclient import HTTPClientError
@@ -517,3 +517,159 @@ def test_two_jupyter_servers_as_two_users_see_each_others_locks(site, home, tmp_
 async def lock_seen_by(site, username: str, path: str):
     async with locker(site, username) as service:
         return (await service.inspect(path)).lock
+
+
+# -- markers are data from anyone who may write the folder ------------------------------------
+
+SECRET = "cs3lab:site-a:1:not-to-be-logged"
+
+
+async def forge(site, path: str, key: str, record) -> None:
+    """Bob writes a marker folder at ``path`` with ``record`` as its ``key`` metadata, with
+    the CS3 client directly (not through cs3lab's lock code)."""
+    async with signed_in(site, "bob") as bob:
+        await bob.mkdir(path)
+        raw = record if isinstance(record, str) else json.dumps(record)
+        await bob.set_metadata(path, {key: raw})
+
+
+def bob(site) -> dict:
+    idp, opaque_id = site.user_id("bob")
+    return {"idp": idp, "opaque_id": opaque_id, "username": "bob", "display_name": "Bob Berger"}
+
+
+def lock_record(site, **fields) -> dict:
+    now = time.time()
+    return {"lock_id": SECRET, "holder": bob(site), "since": now, "expires": now + 100, **fields}
+
+
+async def test_malformed_lock_markers_are_ignored_reported_and_never_a_500(
+    jp_fetch, site, home, caplog
+):
+    malformed = {
+        "null-expiry.ipynb": lock_record(site, expires=None),
+        "text-expiry.ipynb": lock_record(site, expires="never"),
+        "text-since.ipynb": lock_record(site, since="yesterday"),
+        "bad-holder.ipynb": lock_record(site, holder="bob"),
+        "holder-path.ipynb": lock_record(site, holder={**bob(site), "username": "../x"}),
+        "not-json.ipynb": "{not json",
+    }
+    for name, record in malformed.items():
+        await api(jp_fetch, "PUT", name, NB)
+        await forge(site, f"{home}/.cs3lab-lock.{name}.1", "cs3lab.lock", record)
+    for _ in range(2):  # every listing of the folder answers, for alice and for carol
+        listing = await api(jp_fetch, "GET", "")
+        assert sorted(c["name"] for c in listing["content"]) == sorted(malformed)
+        assert all(c["lock"] is None and c["writable"] for c in listing["content"])
+    async with locker(site, "carol") as carol:
+        seen = [(await carol.inspect(f"{home}/{n}")).lock for n in malformed]
+        assert seen == [None] * len(malformed)
+    for name in malformed:
+        state = await locks_api(jp_fetch, "GET", path=name)
+        assert state["locked"] is False
+        (stale,) = state["stale_markers"]
+        assert stale["marker"] == f".cs3lab-lock.{name}.1" and "malformed" in stale["problem"]
+        state = await locks_api(jp_fetch, "POST", body={"path": name, "client": "tab"})
+        assert state["this_session"], name
+        await locks_api(jp_fetch, "DELETE", path=name, client="tab")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for name in malformed:  # once each, however often the marker was read
+        assert len([w for w in warnings if f".cs3lab-lock.{name}.1" in w]) == 1, warnings
+    assert not any(SECRET in w for w in warnings)
+
+
+@pytest.mark.sites("site-a")  # markers are the locks here
+async def test_a_far_future_marker_expires_within_what_cs3lab_grants(jp_fetch, site, home):
+    now = time.time()
+    await api(jp_fetch, "PUT", "legacy.ipynb", NB)
+    await api(jp_fetch, "PUT", "current.ipynb", NB)
+    # The earlier format, taken long ago with an expiry ten years ahead: expired by now.
+    legacy = lock_record(site, since=now - 1000, expires=now + 10 * 365 * 86400)
+    await forge(site, f"{home}/.cs3lab-lock.legacy.ipynb.1", "cs3lab.lock", legacy)
+    state = await locks_api(jp_fetch, "GET", path="legacy.ipynb")
+    assert state["locked"] is False and state["stale_markers"][0]["problem"] == "expired"
+    state = await locks_api(jp_fetch, "POST", body={"path": "legacy.ipynb", "client": "t"})
+    assert state["this_session"]
+    # Written just now, ten years ahead: held at most expiry_seconds (120) from now.
+    current = lock_record(site, refreshed=now, expires=now + 10 * 365 * 86400)
+    await forge(site, f"{home}/.cs3lab-lock.current.ipynb.1", "cs3lab.lock", current)
+    state = await locks_api(jp_fetch, "GET", path="current.ipynb")
+    assert state["locked"] and state["lock"]["holder"]["username"] == "bob"
+    expires = datetime.fromisoformat(state["lock"]["expires"]).timestamp()
+    assert expires <= now + state["expiry_seconds"] + 1
+
+
+@pytest.mark.sites("site-a")
+async def test_a_marker_keeps_no_lock_id_only_its_digest(jp_fetch, jp_serverapp, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
+    locks = jp_serverapp.contents_manager.locks
+    lock_id = locks._sessions[f"{home}/nb.ipynb"].lock_id
+    async with signed_in(site, "carol") as carol:
+        entries = await carol.list(home, ["cs3lab.lock"])
+    (record,) = [e.arbitrary_metadata.metadata["cs3lab.lock"] for e in entries if "lock." in e.path]
+    assert lock_id not in record and "lock_id" not in record
+    assert json.loads(record)["lock_digest"].startswith("sha256:")
+    # The holder still recognises its marker: saves, heartbeats and release work.
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    state = await locks_api(jp_fetch, "PUT", body={"path": "nb.ipynb", "client": "tab"})
+    assert state["this_session"]
+    async with locker(site, "bob") as other:
+        with pytest.raises(Locked, match="Alice Anders"):
+            await other.acquire(f"{home}/nb.ipynb", "bob-tab")
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab")
+    assert (await locks_api(jp_fetch, "GET", path="nb.ipynb"))["locked"] is False
+
+
+async def test_a_forged_hand_over_reserves_nothing(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    idp, carol_id = site.user_id("carol")
+    carol = {"idp": idp, "opaque_id": carol_id, "username": "carol"}
+    now = time.time()
+    # Bob grants himself the file "from carol", who never held it, for ten years.
+    forged = {
+        "requester": bob(site),
+        "at": now,
+        "state": "granted",
+        "answered_by": carol,
+        "answered_at": now,
+        "reserved_until": now + 10 * 365 * 86400,
+    }
+    await forge(site, f"{home}/.cs3lab-request.nb.ipynb.bob", "cs3lab.request", forged)
+    state = await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
+    assert state["this_session"]
+    # A request folder named for bob whose record names a path as its requester: not a
+    # request of anyone, and no answer to it can build a path.
+    elsewhere = {**forged, "state": "pending", "requester": {**bob(site), "username": "../x"}}
+    await forge(site, f"{home}/.cs3lab-request.nb.ipynb.dave", "cs3lab.request", elsewhere)
+    state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
+    assert state["requests"] == [] and state["this_session"]
+    code, message = await locks_api_error(
+        jp_fetch, "POST", "handover", {"path": "nb.ipynb", "requester": "../x", "grant": True}
+    )
+    assert code == 400 and "username" in message
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab")
+
+
+async def test_stale_markers_can_be_cleared_but_never_a_live_lock(jp_fetch, site, home):
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    now = time.time()
+    expired = lock_record(site, since=now - 500, refreshed=now - 300, expires=now - 180)
+    await forge(site, f"{home}/.cs3lab-lock.nb.ipynb.1", "cs3lab.lock", expired)
+    await forge(site, f"{home}/.cs3lab-lock.nb.ipynb.2", "cs3lab.lock", {"expires": None})
+    await forge(site, f"{home}/.cs3lab-request.nb.ipynb.bob", "cs3lab.request", "[]")
+    state = await locks_api(jp_fetch, "GET", path="nb.ipynb")
+    problems = sorted(m["problem"].split(":")[0] for m in state["stale_markers"])
+    assert problems == (["expired", "malformed", "malformed"]), state["stale_markers"]
+
+    state = await locks_api(jp_fetch, "DELETE", "markers", path="nb.ipynb")
+    assert state["stale_markers"] == [] and state["locked"] is False
+    async with signed_in(site, "alice") as files:
+        left = [e.path for e in await files.list(home) if ".cs3lab-" in e.path]
+    assert len(left) <= 1, left  # at most one released marker (site A keeps the top one)
+
+    async with locker(site, "bob") as holder:
+        await holder.acquire(f"{home}/nb.ipynb", "bob-tab")
+        code, message = await locks_api_error(jp_fetch, "DELETE", "markers", path="nb.ipynb")
+        assert code == 423 and "Bob Berger" in message
+        assert (await holder.refresh(f"{home}/nb.ipynb", "bob-tab")).lock is not None

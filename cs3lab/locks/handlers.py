@@ -1,6 +1,7 @@
 """REST: /cs3lab/api/locks (GET inspect, POST acquire, PUT heartbeat, DELETE release),
-/cs3lab/api/locks/requests (POST ask to edit, DELETE withdraw) and
-/cs3lab/api/locks/handover (POST the holder's answer). Paths are JupyterLab paths."""
+/cs3lab/api/locks/requests (POST ask to edit, DELETE withdraw),
+/cs3lab/api/locks/handover (POST the holder's answer) and /cs3lab/api/locks/markers (DELETE:
+clear a file's stale or malformed markers). Paths are JupyterLab paths."""
 
 from __future__ import annotations
 
@@ -100,10 +101,20 @@ class HandoverHandler(_LockHandler):
         self._finish_state(api_path, state)
 
 
+class StaleMarkersHandler(_LockHandler):
+    @web.authenticated
+    async def delete(self) -> None:
+        api_path, path = self._api_path(self.get_query_argument("path", ""))
+        with self.cs3_errors():
+            state = await self.locks.clear_stale(path)
+        self._finish_state(api_path, state)
+
+
 def lock_handlers(prefix: str, locks: LockService) -> list[tuple]:
     args = {"locks": locks}
     return [
         (f"{prefix}/locks", LocksHandler, args),
         (f"{prefix}/locks/requests", LockRequestsHandler, args),
         (f"{prefix}/locks/handover", HandoverHandler, args),
+        (f"{prefix}/locks/markers", StaleMarkersHandler, args),
     ]

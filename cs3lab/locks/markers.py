@@ -2,16 +2,25 @@
 
 A lock is a hidden marker folder beside the file, ``.cs3lab-lock.<name>.<generation>``, made
 with CreateContainer, which fails when the folder exists: of any number of contenders for the
-same generation exactly one gets it. The holder's identity, lock id and expiry are the marker's
-arbitrary metadata (key ``cs3lab.lock``), so every reader of the folder sees them, and one
-ListContainer of the folder gives the lock state of every file in it.
+same generation exactly one gets it. The holder's identity, the SHA-256 of its lock id and its
+times are the marker's arbitrary metadata (key ``cs3lab.lock``), so every reader of the folder
+sees who holds the file and until when, and one ListContainer of the folder gives the lock state
+of every file in it. The lock id itself stays in the holder's server: a reader never learns it.
 
-The lock of a file is its marker with the highest generation (the "top"), unless that marker is
-released or expired. Taking a free or expired lock means creating generation top + 1; the
-winner then checks that no higher generation exists (a contender with an old view may have
-re-created a lower number, never a higher one) and only then removes older markers. The top
-marker is never removed, so a generation number is never handed out twice while it matters:
-there is no window in which two contenders both believe they hold the lock.
+The lock of a file is its highest-generation well-formed marker (the "top"), unless that marker
+is released or expired. Taking a free or expired lock means creating generation top + 1 (above
+every marker folder there, malformed ones too); the winner then checks that no higher generation
+exists (a contender with an old view may have re-created a lower number, never a higher one) and
+only then removes older markers. The highest marker folder is never removed (clearing a stale one
+takes a new, released generation above it instead), so a generation number is never handed out
+twice while it matters: there is no window in which two contenders both believe they hold the lock.
+
+Anyone who may write the folder can write a marker, so a marker is data to check, not to trust:
+one that is not exactly what cs3lab writes (a time that is not a number, no expiry, a holder of
+the wrong shape) is ignored and reported (logged once, and shown in the lock state as a stale
+marker the user may clear), and an expiry is honoured at most ``expiry`` seconds (the reader's
+own configuration) after the marker was last written (``refreshed``; ``since`` in markers of
+the earlier format, which carried the lock id itself).
 
 A marker whose metadata is not written yet (its creator is between the two calls) counts as
 held for ``GRACE_SECONDS`` after its creation, then as abandoned.
@@ -20,19 +29,40 @@ held for ``GRACE_SECONDS`` after its creation, then as abandoned.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import posixpath
+import re
 import time
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from ..cs3.errors import AlreadyExists, CS3Error, NotFound, ServerError, says_not_found
 from ..cs3.files import Files, ResourceInfo, mtime_seconds
-from .model import MARKER, Holder, LockInfo
+from .model import (
+    CLOCK_SKEW_SECONDS,
+    MARKER,
+    Holder,
+    LockInfo,
+    StaleMarker,
+    lock_digest,
+    valid_username,
+)
 
 PREFIX = ".cs3lab-lock."
 METADATA_KEY = "cs3lab.lock"
 GRACE_SECONDS = 30
 MAX_ATTEMPTS = 5
+DEFAULT_EXPIRY = 120
+MAX_RECORD_CHARS = 8192
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_HOLDER_FIELDS = frozenset(f.name for f in fields(Holder))
+
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str]] = set()
+REPORTED_REMEMBERED = 4096
 
 
 class AlreadyLocked(Exception):
@@ -41,6 +71,22 @@ class AlreadyLocked(Exception):
     def __init__(self, lock: LockInfo | None) -> None:
         super().__init__("locked")
         self.lock = lock
+
+
+class Malformed(ValueError):
+    """A marker's record is not what cs3lab writes; the message says what is wrong (never the
+    record's content, which may be anything)."""
+
+
+def report(where: str, problem: str) -> None:
+    """Log an ignored marker at warning level, once per process for each marker and problem."""
+    key = (where, problem)
+    if key in _reported:
+        return
+    if len(_reported) >= REPORTED_REMEMBERED:
+        _reported.clear()
+    _reported.add(key)
+    log.warning("Ignored a lock or request marker %s: %s", where, problem)
 
 
 @dataclass(frozen=True)
@@ -52,6 +98,18 @@ class Marker:
     def name(self) -> str:
         # Some storages list entries with paths relative to the folder: use the name only.
         return posixpath.basename(self.info.path.rstrip("/"))
+
+
+@dataclass
+class Reading:
+    """What a file's markers say: the live ``lock`` or None; ``top``, the marker that decides
+    (the highest well-formed one); ``last``, its record even when released or expired (who
+    held the file last); ``stale``, the markers cs3lab ignores and a user may clear."""
+
+    lock: LockInfo | None = None
+    top: Marker | None = None
+    last: LockInfo | None = None
+    stale: list[StaleMarker] = field(default_factory=list)
 
 
 def marker_name(name: str, generation: int) -> str:
@@ -75,41 +133,117 @@ def markers_by_file(entries: Iterable[ResourceInfo]) -> dict[str, list[Marker]]:
     return found
 
 
-def lock_of_markers(markers: list[Marker], now: float | None = None) -> LockInfo | None:
-    """The live lock that a file's markers describe, or None."""
-    if not markers:
-        return None
-    now = time.time() if now is None else now
-    top = max(markers, key=lambda m: m.generation)
-    raw = top.info.arbitrary_metadata.metadata.get(METADATA_KEY)
-    if not raw:
-        made = mtime_seconds(top.info)
-        if made + GRACE_SECONDS <= now:
-            return None  # its creator never finished: abandoned
-        # Being taken right now, by someone we cannot name yet.
-        someone = Holder("", "", display_name="someone")
-        return LockInfo("", someone, made, made + GRACE_SECONDS, MARKER)
+# -- reading a record that anyone may have written -----------------------------------------
+
+
+def load_record(raw: str) -> dict[str, Any]:
+    if len(raw) > MAX_RECORD_CHARS:
+        raise Malformed("its record is too long")
     try:
         data = json.loads(raw)
-        lock = LockInfo(
-            data["lock_id"],
-            Holder(**data["holder"]),
-            data.get("since"),
-            data.get("expires"),
-            MARKER,
-        )
-    except (ValueError, TypeError, KeyError):
-        return None  # not ours to read: treat as no lock rather than locking people out
-    return None if lock.expired(now) else lock
+    except ValueError:
+        raise Malformed("its record is not JSON") from None
+    if not isinstance(data, dict):
+        raise Malformed("its record is not a JSON object")
+    return data
 
 
-def _encode(lock: LockInfo) -> str:
+def number(data: dict[str, Any], key: str) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Malformed(f"'{key}' is not a number")
+    if not math.isfinite(value) or value < 0:
+        raise Malformed(f"'{key}' is not a time")
+    return float(value)
+
+
+def past_time(data: dict[str, Any], key: str, now: float) -> float:
+    """A time the writer says has happened: a number, not later than now (give or take
+    another server's clock)."""
+    value = number(data, key)
+    if value > now + CLOCK_SKEW_SECONDS:
+        raise Malformed(f"'{key}' is in the future")
+    return value
+
+
+def holder(value: Any, key: str = "holder") -> Holder:
+    """A person as cs3lab writes one: known fields, all text, an id, a safe username."""
+    if not isinstance(value, dict) or not set(value) <= _HOLDER_FIELDS:
+        raise Malformed(f"'{key}' is not a person")
+    if not all(isinstance(v, str) and len(v) <= 256 for v in value.values()):
+        raise Malformed(f"'{key}' is not a person")
+    found = Holder(**value)
+    if not found.opaque_id or (found.username and not valid_username(found.username)):
+        raise Malformed(f"'{key}' is not a person")
+    return found
+
+
+def parse_lock(raw: str, now: float, expiry: int) -> LockInfo:
+    """The lock a marker's record describes, its expiry capped to what cs3lab grants; raises
+    Malformed when the record is not one cs3lab writes."""
+    data = load_record(raw)
+    digest = data.get("lock_digest")
+    if digest is None:  # the earlier format kept the lock id itself
+        legacy = data.get("lock_id")
+        if not isinstance(legacy, str) or not legacy or len(legacy) > 512:
+            raise Malformed("it names no lock id")
+        digest = lock_digest(legacy)
+    elif not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise Malformed("'lock_digest' is not a SHA-256 digest")
+    who = holder(data.get("holder"))
+    since = past_time(data, "since", now)
+    expires = number(data, "expires")
+    written = past_time(data, "refreshed", now) if "refreshed" in data else since
+    if written + CLOCK_SKEW_SECONDS < since:
+        raise Malformed("'refreshed' is before 'since'")
+    if expires:  # 0: released
+        expires = min(expires, written + expiry)
+    return LockInfo(digest, who, since, expires, MARKER)
+
+
+def read_markers(
+    markers: list[Marker], now: float | None = None, expiry: int = DEFAULT_EXPIRY
+) -> Reading:
+    """What a file's markers say (see :class:`Reading`); malformed ones are reported."""
+    now = time.time() if now is None else now
+    reading = Reading()
+    for marker in sorted(markers, key=lambda m: m.generation, reverse=True):
+        raw = marker.info.arbitrary_metadata.metadata.get(METADATA_KEY)
+        if not raw:
+            if reading.top is None:
+                reading.top = marker
+                made = mtime_seconds(marker.info)
+                if made + GRACE_SECONDS <= now:  # its creator never finished: abandoned
+                    reading.stale.append(StaleMarker(marker.name, "abandoned"))
+                else:  # being taken right now, by someone we cannot name yet
+                    someone = Holder("", "", display_name="someone")
+                    reading.lock = LockInfo("", someone, made, made + GRACE_SECONDS, MARKER)
+            continue
+        try:
+            lock = parse_lock(raw, now, expiry)
+        except Malformed as err:
+            report(marker.info.path or marker.name, str(err))
+            reading.stale.append(StaleMarker(marker.name, f"malformed: {err}"))
+            continue
+        if reading.top is not None:
+            continue  # an older generation: the top one decides
+        reading.top, reading.last = marker, lock
+        if not lock.expired(now):
+            reading.lock = lock
+        elif lock.expires:  # not released: its holder stopped refreshing it
+            reading.stale.append(StaleMarker(marker.name, "expired"))
+    return reading
+
+
+def _encode(lock: LockInfo, now: float) -> str:
+    """The record of a lock whose ``lock_id`` is the holder's secret: only its digest goes in."""
     return json.dumps(
         {
-            "lock_id": lock.lock_id,
+            "lock_digest": lock_digest(lock.lock_id),
             "holder": lock.holder.to_json(),
             "since": lock.since,
-            "expires": lock.expires,
+            "refreshed": now,
+            "expires": lock.expires or 0,
         }
     )
 
@@ -122,16 +256,20 @@ def _beside(path: str, marker: Marker) -> str:
 class MarkerLocks:
     kind = MARKER
 
-    def __init__(self, files: Files) -> None:
+    def __init__(self, files: Files, expiry: int = DEFAULT_EXPIRY) -> None:
         self.files = files
+        self.expiry = expiry
 
     async def _markers(self, path: str) -> list[Marker]:
         parent, name = posixpath.split(path)
         entries = await self.files.list(parent, [METADATA_KEY])
         return markers_by_file(entries).get(name, [])
 
+    def _read(self, markers: list[Marker]) -> Reading:
+        return read_markers(markers, expiry=self.expiry)
+
     async def read(self, path: str) -> LockInfo | None:
-        return lock_of_markers(await self._markers(path))
+        return self._read(await self._markers(path)).lock
 
     async def _made(self, marker_path: str) -> bool:
         """Create the marker folder; False when it exists already (someone else made it)."""
@@ -148,11 +286,12 @@ class MarkerLocks:
         return True
 
     async def create(self, path: str, lock: LockInfo) -> None:
-        """Take the lock on ``path`` for ``lock.holder``; AlreadyLocked if someone holds it."""
+        """Take the lock on ``path`` for ``lock.holder`` (``lock.lock_id``: the holder's secret,
+        of which the marker keeps the digest); AlreadyLocked if someone holds it."""
         parent, name = posixpath.split(path)
         for _ in range(MAX_ATTEMPTS):
             markers = await self._markers(path)
-            current = lock_of_markers(markers)
+            current = self._read(markers).lock
             if current is not None:
                 raise AlreadyLocked(current)
             generation = max((m.generation for m in markers), default=0) + 1
@@ -160,7 +299,7 @@ class MarkerLocks:
             if not await self._made(mine):
                 continue  # another contender won this generation: look again
             try:
-                await self.files.set_metadata(mine, {METADATA_KEY: _encode(lock)})
+                await self.files.set_metadata(mine, {METADATA_KEY: _encode(lock, time.time())})
             except (NotFound, ServerError) as err:
                 if not says_not_found(err):
                     raise
@@ -171,7 +310,7 @@ class MarkerLocks:
             if any(m.generation > generation for m in after):
                 # We re-created an old number with an outdated view: the higher one holds.
                 await self._remove(path, [m for m in after if m.generation == generation])
-                raise AlreadyLocked(lock_of_markers(after))
+                raise AlreadyLocked(self._read(after).lock)
             await self._remove(path, [m for m in after if m.generation < generation])
             return
         raise AlreadyLocked(await self.read(path))
@@ -185,26 +324,41 @@ class MarkerLocks:
             except CS3Error:
                 pass  # an old marker left behind is harmless: only the top one counts
 
-    async def _top_if_mine(self, path: str, lock_id: str) -> Marker | None:
-        markers = await self._markers(path)
-        if not markers:
-            return None
-        top = max(markers, key=lambda m: m.generation)
-        current = lock_of_markers([top])
-        return top if current is not None and current.lock_id == lock_id else None
+    async def _top_if_mine(self, path: str, digest: str) -> Marker | None:
+        reading = self._read(await self._markers(path))
+        if reading.lock is not None and reading.lock.lock_id == digest:
+            return reading.top
+        return None
 
-    async def update(self, path: str, lock: LockInfo, current_lock_id: str = "") -> bool:
-        """Write ``lock`` (a new expiry, or a new lock id replacing ``current_lock_id``) into
-        the top marker if it holds our lock; False when it is not ours any more."""
-        top = await self._top_if_mine(path, current_lock_id or lock.lock_id)
+    async def update(self, path: str, lock: LockInfo, current_digest: str = "") -> bool:
+        """Write ``lock`` (a new expiry, or a new lock id replacing the one whose digest is
+        ``current_digest``) into the top marker if it holds our lock; False when it is not ours
+        any more."""
+        top = await self._top_if_mine(path, current_digest or lock_digest(lock.lock_id))
         if top is None:
             return False
-        await self.files.set_metadata(_beside(path, top), {METADATA_KEY: _encode(lock)})
+        record = _encode(lock, time.time())
+        await self.files.set_metadata(_beside(path, top), {METADATA_KEY: record})
         return True
 
     async def release(self, path: str, lock: LockInfo) -> None:
         """Mark our marker released (it stays as the top generation; see the module doc)."""
-        top = await self._top_if_mine(path, lock.lock_id)
+        top = await self._top_if_mine(path, lock_digest(lock.lock_id))
         if top is not None:
             released = LockInfo(lock.lock_id, lock.holder, lock.since, 0, MARKER)
-            await self.files.set_metadata(_beside(path, top), {METADATA_KEY: _encode(released)})
+            record = _encode(released, time.time())
+            await self.files.set_metadata(_beside(path, top), {METADATA_KEY: record})
+
+    async def clear(self, path: str, me: Holder) -> Reading:
+        """Clear the stale markers of ``path`` (expired, abandoned, malformed, and the released
+        ones below them): one released marker of ``me`` is left, a generation above them all,
+        taken like a lock (race-free, see the module doc). AlreadyLocked when someone holds the
+        file. Returns what the markers said before."""
+        markers = await self._markers(path)
+        reading = self._read(markers)
+        if reading.lock is not None:
+            raise AlreadyLocked(reading.lock)
+        if reading.stale or len(markers) > 1:
+            now = time.time()
+            await self.create(path, LockInfo(uuid.uuid4().hex, me, now, 0, MARKER))
+        return reading

@@ -6,6 +6,8 @@ cs3lab never asks which backend a file lives on. Pure data, no I/O.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -15,6 +17,28 @@ from typing import Any
 APP_NAME = "cs3lab"
 NATIVE = "native"
 MARKER = "marker"
+# How far another server's clock may run ahead of ours: a time written into a marker later
+# than now + this is not one cs3lab wrote, and the marker is malformed.
+CLOCK_SKEW_SECONDS = 60
+# A username as it may appear in a marker's name: never '/', never '.' or '..' alone.
+_USERNAME = re.compile(r"[A-Za-z0-9_@+=~-][A-Za-z0-9_.@+=~-]{0,127}")
+
+
+def valid_username(username: str) -> bool:
+    """Whether ``username`` is safe as one part of a marker's name (no path in it)."""
+    return bool(_USERNAME.fullmatch(username)) and username not in (".", "..")
+
+
+def lock_digest(lock_id: str) -> str:
+    """What a marker keeps of a lock id: its SHA-256, so a reader of the folder never learns
+    the id, while the holder (which keeps the id in memory) still recognises its marker."""
+    return "sha256:" + hashlib.sha256(lock_id.encode()).hexdigest()
+
+
+def seen_id(lock_id: str, backend: str) -> str:
+    """The ``lock_id`` a reader finds in a LockInfo read from the storage for a lock whose
+    id is ``lock_id``: the id itself for native locks, its digest for marker locks."""
+    return lock_digest(lock_id) if backend == MARKER else lock_id
 
 
 @dataclass(frozen=True)
@@ -46,7 +70,8 @@ class Holder:
 @dataclass(frozen=True)
 class LockInfo:
     """A write lock found on a file. ``lock_id`` is a secret of the holder's session: it never
-    leaves the server (``to_json`` omits it)."""
+    leaves the server (``to_json`` omits it). A marker lock read from the storage carries the
+    id's digest here (:func:`lock_digest`: the marker never holds the id itself)."""
 
     lock_id: str
     holder: Holder
@@ -88,6 +113,18 @@ class EditRequest:
         }
 
 
+@dataclass(frozen=True)
+class StaleMarker:
+    """A lock or request marker cs3lab ignores: expired, abandoned or malformed. Shown to
+    the user (who may clear it), never its content."""
+
+    name: str
+    problem: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"marker": self.name, "problem": self.problem}
+
+
 @dataclass
 class LockState:
     """What a user is told about one file's lock (GET /cs3lab/api/locks)."""
@@ -99,6 +136,7 @@ class LockState:
     expiry_seconds: int = 0
     requests: list[EditRequest] = field(default_factory=list)  # shown to the holder
     my_request: EditRequest | None = None  # shown to a requester
+    stale_markers: list[StaleMarker] = field(default_factory=list)  # ignored, clearable
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +148,7 @@ class LockState:
             "expiry_seconds": self.expiry_seconds,
             "requests": [r.to_json() for r in self.requests],
             "my_request": self.my_request.to_json() if self.my_request else None,
+            "stale_markers": [m.to_json() for m in self.stale_markers],
         }
 
 

@@ -16,6 +16,7 @@ Knows nothing of tornado or Jupyter; paths are CS3 paths.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import posixpath
 import time
@@ -40,9 +41,10 @@ from ..cs3.users import UserId, Users
 from . import markers as marker_mod
 from . import requests as request_mod
 from .markers import AlreadyLocked as MarkerHeld
-from .markers import MarkerLocks, lock_of_markers, markers_by_file
+from .markers import MarkerLocks, markers_by_file, read_markers, report
 from .model import (
     APP_NAME,
+    CLOCK_SKEW_SECONDS,
     MARKER,
     NATIVE,
     EditRequest,
@@ -50,13 +52,16 @@ from .model import (
     LockInfo,
     LockState,
     new_lock_id,
+    seen_id,
 )
 from .native import AlreadyLocked as NativeHeld
 from .native import NativeLocks
-from .requests import EditRequests, requests_in
+from .requests import RESERVATION_SECONDS, EditRequests, read_requests
 
 log = logging.getLogger(__name__)
-RESERVATION_SECONDS = 60
+# On a file with a native lock, the holder's record of a hand-over (who to, by whom, when),
+# written with the holder's lock id: while the file is locked nobody else can write it.
+HANDOVER_KEY = "cs3lab.handover"
 HIDDEN_PREFIXES = (marker_mod.PREFIX, request_mod.PREFIX)
 GIVEN_BACK_REMEMBERED = 1024
 
@@ -82,6 +87,11 @@ class Session:
     refreshed: float
     clients: dict[str, float] = field(default_factory=dict)  # client id -> last heartbeat
 
+    @property
+    def seen_id(self) -> str:
+        """This session's lock id as readers of the storage see it (LockInfo.lock_id)."""
+        return seen_id(self.lock_id, self.kind)
+
 
 def when(epoch: float | None) -> str:
     if not epoch:
@@ -98,7 +108,7 @@ class LockService:
         self.expiry = int(expiry_seconds)
         self.users = Users(files.client)
         self.native = NativeLocks(files, self.users, site)
-        self.markers = MarkerLocks(files)
+        self.markers = MarkerLocks(files, self.expiry)
         self.requests = EditRequests(files)
         self._kinds: dict[str, str] = {}  # storage id -> NATIVE | MARKER
         self._sessions: dict[str, Session] = {}  # CS3 path -> session
@@ -134,7 +144,7 @@ class LockService:
 
     async def kind_of(self, info: ResourceInfo) -> str:
         """NATIVE or MARKER for the storage holding ``info`` (probed once, remembered)."""
-        storage = f"{info.id.storage_id}${info.id.space_id}"
+        storage = _storage(info)
         if storage not in self._kinds:
             try:
                 await self.files.get_lock(info, info.path)
@@ -155,7 +165,7 @@ class LockService:
 
     def held_here(self, path: str, lock: LockInfo | None) -> bool:
         session = self._session(path)
-        return bool(lock and session and lock.lock_id == session.lock_id)
+        return bool(lock and session and lock.lock_id == session.seen_id)
 
     # -- reading lock state ----------------------------------------------------------------
 
@@ -188,8 +198,8 @@ class LockService:
             lock = None
             if entry.HasField("lock") and entry.lock.lock_id:
                 lock = await self.native.read(entry)
-            elif name in by_file:
-                lock = lock_of_markers(by_file[name])
+            elif name in by_file and self._kinds.get(_storage(entry)) != NATIVE:
+                lock = read_markers(by_file[name], expiry=self.expiry).lock
             if lock is not None:
                 found[name] = lock
         return found
@@ -218,18 +228,22 @@ class LockService:
         me, _ = await self.me()
         parent, name = posixpath.split(path)
         entries = await self.files.list(parent, [marker_mod.METADATA_KEY, request_mod.METADATA_KEY])
+        markers = read_markers(markers_by_file(entries).get(name, []), expiry=self.expiry)
+        requests = read_requests(entries, name)
         if info.HasField("lock") and info.lock.lock_id:
             lock = await self.native.read(info)
         else:
-            lock = lock_of_markers(markers_by_file(entries).get(name, []))
-        requests = requests_in(entries, name)
+            lock = markers.lock
         state = LockState(path, lock, expiry_seconds=self.expiry)
+        state.stale_markers = markers.stale + requests.stale
         if lock is not None:
             state.mine = lock.holder.key == me.key
             state.this_session = self.held_here(path, lock)
         if state.this_session:
-            state.requests = [r for r in requests if r.state == "pending"]
-        state.my_request = next((r for r in requests if r.requester.key == me.key), None)
+            state.requests = [r for r in requests.requests if r.state == "pending"]
+        state.my_request = next(
+            (r for r in requests.requests if r.requester.username == me.username), None
+        )
         return state
 
     # -- enforcement -----------------------------------------------------------------------
@@ -254,8 +268,9 @@ class LockService:
         lock = await self.lock_of(path, info)
         if lock is None:
             return ""
-        if self.held_here(path, lock):
-            return lock.lock_id
+        session = self._session(path)
+        if session is not None and self.held_here(path, lock):
+            return session.lock_id
         if lock.lock_id in self._given_back:
             return ""  # read while this server was giving it back: the file is free now
         me, _ = await self.me()
@@ -287,7 +302,7 @@ class LockService:
             lock = await self.lock_of(path, info)
             session = self._session(path)
             now = time.time()
-            if session is not None and lock is not None and lock.lock_id == session.lock_id:
+            if session is not None and lock is not None and lock.lock_id == session.seen_id:
                 session.clients[client] = now
                 return await self._state(path, info)
             kind = await self.kind_of(info)
@@ -298,7 +313,7 @@ class LockService:
                     raise self.locked_error(path, lock, me)
                 await self._replace(path, info, lock, mine, user_id)
             else:
-                await self._refuse_if_reserved(path, me)
+                await self._refuse_if_reserved(path, info, kind, me)
                 await self._create(path, info, mine, user_id, me)
             self._sessions[path] = Session(lock_id, kind, now, now, {client: now})
             await self.requests.remove(path, me.username)  # a granted request is used up
@@ -323,20 +338,61 @@ class LockService:
     ) -> None:
         if new.backend == NATIVE:
             await self.native.replace(info, old.lock_id, new.lock_id, user_id, self.expiry, path)
-        elif not await self.markers.update(path, new, current_lock_id=old.lock_id):
+        elif not await self.markers.update(path, new, current_digest=old.lock_id):
             raise Conflict(f"The lock on {path} changed hands while you took it over")
 
-    async def _refuse_if_reserved(self, path: str, me: Holder) -> None:
+    async def _refuse_if_reserved(
+        self, path: str, info: ResourceInfo, kind: str, me: Holder
+    ) -> None:
+        """Locked while the last holder's hand-over reserves the file for someone else."""
         parent, name = posixpath.split(path)
-        entries = await self.files.list(parent, [request_mod.METADATA_KEY])
+        entries = await self.files.list(parent, [request_mod.METADATA_KEY, marker_mod.METADATA_KEY])
         now = time.time()
-        for request in requests_in(entries, name):
+        for request in read_requests(entries, name, now).requests:
             reserved = request.state == "granted" and (request.reserved_until or 0) > now
-            if reserved and request.requester.key != me.key:
-                raise Locked(
-                    f"{path} was just handed over to {request.requester.label}, who can take it "
-                    f"until {when(request.reserved_until)}."
-                )
+            if not reserved or request.requester.username == me.username:
+                continue
+            if not await self._granted_by_holder(path, info, kind, request, entries):
+                report(path, f"a hand-over to {request.requester.username} not by the holder")
+                continue
+            raise Locked(
+                f"{path} was just handed over to {request.requester.label}, who can take it "
+                f"until {when(request.reserved_until)}."
+            )
+
+    async def _granted_by_holder(
+        self,
+        path: str,
+        info: ResourceInfo,
+        kind: str,
+        request: EditRequest,
+        entries: list[ResourceInfo],
+    ) -> bool:
+        """Whether ``request`` was granted by the file's holder at that time: the lock's own
+        record names its granter (marker storages: the top marker, released by its holder;
+        native: the hand-over the holder wrote on the file with its lock id)."""
+        by, at = request.answered_by, request.answered_at or 0.0
+        if by is None:
+            return False
+        if kind == MARKER:
+            name = posixpath.basename(path)
+            last = read_markers(markers_by_file(entries).get(name, []), expiry=self.expiry).last
+            return (
+                last is not None
+                and last.holder.key == by.key
+                and (last.since or 0.0) <= at + CLOCK_SKEW_SECONDS
+            )
+        stored = await self.files.stat(path, [HANDOVER_KEY])
+        raw = stored.arbitrary_metadata.metadata.get(HANDOVER_KEY, "")
+        try:
+            record = json.loads(raw)
+            return (
+                record["to"] == request.requester.username
+                and record["by"] == list(by.key)
+                and abs(float(record["at"]) - at) < 1
+            )
+        except (ValueError, TypeError, KeyError):
+            return False
 
     async def refresh(self, path: str, client: str) -> LockState:
         """A heartbeat of one client; refreshes the storage's lock well before it expires."""
@@ -351,7 +407,7 @@ class LockService:
                     del session.clients[other]
             info = await self._stat_file(path)
             lock = await self.lock_of(path, info)
-            if lock is None or lock.lock_id != session.lock_id:
+            if lock is None or lock.lock_id != session.seen_id:
                 await self._lost(path, lock)
             if now - session.refreshed >= self.expiry / 3:
                 await self._refresh_storage(path, info, session, now)
@@ -415,16 +471,16 @@ class LockService:
             else:
                 lock = LockInfo(session.lock_id, me, session.since, None, MARKER)
                 await self.markers.release(path, lock)
-            self._remember_given_back(session.lock_id)
+            self._remember_given_back(session.seen_id)
         except (NotFound, Conflict, Locked):
             # Gone, expired or taken over already: nothing of ours to give back.
-            self._remember_given_back(session.lock_id)
+            self._remember_given_back(session.seen_id)
         finally:
             if self._sessions.get(path) is session:
                 del self._sessions[path]
 
-    def _remember_given_back(self, lock_id: str) -> None:
-        self._given_back[lock_id] = None
+    def _remember_given_back(self, seen: str) -> None:
+        self._given_back[seen] = None
         while len(self._given_back) > GIVEN_BACK_REMEMBERED:
             self._given_back.popitem(last=False)
 
@@ -475,12 +531,17 @@ class LockService:
             info = await self._stat_file(path)
             session = self._session(path)
             lock = await self.lock_of(path, info)
-            if session is None or lock is None or lock.lock_id != session.lock_id:
+            if session is None or lock is None or lock.lock_id != session.seen_id:
                 raise Conflict(f"You do not hold the lock on {path}, so you cannot hand it over")
+            request_mod.request_name(posixpath.basename(path), requester)  # 400 if not a name
             parent, name = posixpath.split(path)
             entries = await self.files.list(parent, [request_mod.METADATA_KEY])
             request = next(
-                (r for r in requests_in(entries, name) if r.requester.username == requester),
+                (
+                    r
+                    for r in read_requests(entries, name).requests
+                    if r.requester.username == requester
+                ),
                 None,
             )
             if request is None:
@@ -491,9 +552,54 @@ class LockService:
             request.answered_by, request.answered_at = me, now
             if grant:
                 request.reserved_until = now + RESERVATION_SECONDS
+                if session.kind == NATIVE:
+                    handover = {"to": requester, "by": list(me.key), "at": now}
+                    await self.files.set_metadata(
+                        path, {HANDOVER_KEY: json.dumps(handover)}, lock_id=session.lock_id
+                    )
             await self.requests.write(path, request)
             if grant:
                 await self._give_back(path, session)
+            return await self._state(path, await self.files.stat(path))
+
+    # -- stale markers ---------------------------------------------------------------------
+
+    async def clear_stale(self, path: str) -> LockState:
+        """Clear the stale or malformed lock and request markers of a file the user may write:
+        expired, abandoned, released and malformed lock markers, malformed request markers.
+        Never a live lock (423 naming its holder) nor a hand-over reserved for someone else."""
+        reason = self.unlockable(path)
+        if reason:
+            raise NotSupported(reason)
+        async with self._guards[path]:
+            info = await self._stat_file(path)
+            if info.HasField("permission_set") and not info.permission_set.initiate_file_upload:
+                raise PermissionDenied(f"{path} is read-only for you: you cannot clear its locks")
+            me, _ = await self.me()
+            kind = await self.kind_of(info)
+            lock = await self.lock_of(path, info)
+            if lock is not None and self.held_here(path, lock):
+                raise Conflict(f"You are editing {path} here: its lock is not stale")
+            if lock is not None:
+                raise self.locked_error(path, lock, me)
+            await self._refuse_if_reserved(path, info, kind, me)
+            parent, name = posixpath.split(path)
+            entries = await self.files.list(
+                parent, [marker_mod.METADATA_KEY, request_mod.METADATA_KEY]
+            )
+            markers = markers_by_file(entries).get(name, [])
+            try:
+                if kind == MARKER:
+                    await self.markers.clear(path, me)
+                else:  # no marker is a lock here: every one is left over or forged
+                    for marker in markers:
+                        await self.files.delete(posixpath.join(parent, marker.name))
+            except MarkerHeld as held:
+                if held.lock is None:
+                    raise Locked(f"{path} is being locked by someone else right now") from None
+                raise self.locked_error(path, held.lock, me) from None
+            for stale in read_requests(entries, name).stale:
+                await self.requests.remove_marker(path, stale.name)
             return await self._state(path, await self.files.stat(path))
 
     async def close(self) -> None:
@@ -503,3 +609,7 @@ class LockService:
                 await self._give_back(path, session)
             except CS3Error:
                 pass
+
+
+def _storage(info: ResourceInfo) -> str:
+    return f"{info.id.storage_id}${info.id.space_id}"

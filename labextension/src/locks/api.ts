@@ -50,6 +50,15 @@ export interface IEditRequest {
 }
 
 /**
+ * A lock or request marker beside the file that the server ignores (expired,
+ * abandoned or malformed: written by someone else than cs3lab, or broken).
+ */
+export interface IStaleMarker {
+  marker: string;
+  problem: string;
+}
+
+/**
  * What the server says about one file's lock (`GET /cs3lab/api/locks`).
  */
 export interface ILockState {
@@ -63,6 +72,8 @@ export interface ILockState {
   requests: IEditRequest[];
   /** The reader's own request, if any. */
   my_request: IEditRequest | null;
+  /** Ignored markers; a user who may write the file can clear them. */
+  stale_markers: IStaleMarker[];
 }
 
 /**
@@ -130,6 +141,13 @@ export function answerRequest(
     `${LOCKS}/handover`,
     json('POST', { path, requester, grant })
   );
+}
+
+/** Clear the file's stale or malformed markers; 423 when someone holds it. */
+export function clearStaleMarkers(path: string): Promise<ILockState> {
+  return requestAPI<ILockState>(`${LOCKS}/markers?${query({ path })}`, {
+    method: 'DELETE'
+  });
 }
 
 /**

@@ -124,6 +124,18 @@ export class LockBanner extends Widget {
         });
       }
     }
+    const stale = state?.stale_markers ?? [];
+    if (stale.length) {
+      text += ' A stale or malformed lock marker was found and is ignored.';
+      actions.push({
+        name: 'clear-stale',
+        label: 'Clear stale lock',
+        title: `Remove what cs3lab ignores: ${stale
+          .map(m => `${m.marker} (${m.problem})`)
+          .join(', ')}`,
+        run: () => session.clearStale()
+      });
+    }
     if (session.newerVersion) {
       text += ' A newer version was saved (you have changes here).';
       actions.push({

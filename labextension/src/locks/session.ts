@@ -11,6 +11,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   acquireLock,
   answerRequest,
+  clearStaleMarkers,
   errorMessage,
   errorStatus,
   holderLabel,
@@ -150,6 +151,22 @@ export class LockSession implements IDisposable {
         }
       } catch (error) {
         this._error('Could not withdraw the request', error);
+      }
+    });
+  }
+
+  /** "Clear stale lock": remove the markers the server reports as stale. */
+  async clearStale(): Promise<void> {
+    await this._run(async () => {
+      try {
+        this._setState(await clearStaleMarkers(this._path));
+        Notification.emit(
+          `Cleared the stale lock markers of ${this._name}.`,
+          'success',
+          { autoClose: 4000 }
+        );
+      } catch (error) {
+        this._error('Could not clear the stale lock', error);
       }
     });
   }
