@@ -103,6 +103,7 @@ class HandoverHandler(_LockHandler):
 
 class StaleMarkersHandler(_LockHandler):
     @web.authenticated
+    @authorized
     async def delete(self) -> None:
         api_path, path = self._api_path(self.get_query_argument("path", ""))
         with self.cs3_errors():
