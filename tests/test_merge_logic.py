@@ -319,6 +319,8 @@ DAMAGED = {
     "snapshot relative": _origin(snapshot="precious"),
     "snapshot with ..": _origin(snapshot="/home/alice/x/../precious"),
     "snapshot a number": _origin(snapshot=1),
+    "snapshot false": _origin(snapshot=False),
+    "snapshot null": _origin(snapshot=None),
     "extra a list": _origin(extra=[]),
 }
 

@@ -113,7 +113,7 @@ class Origin:
             copied_at=_text(data, "copied_at"),
             copied_by=_text(data, "copied_by"),
             version_key=_text(data, "version_key"),
-            snapshot=_cs3_path(data["snapshot"], "snapshot") if data.get("snapshot") else "",
+            snapshot=_snapshot(data.get("snapshot", "")),
             extra=_extra(data.get("extra", {})),
         )
 
@@ -162,6 +162,10 @@ def _cs3_path(value: Any, key: str) -> str:
             f"'{key}' is not an absolute CS3 path of a file without '.' or '..' segments"
         )
     return value
+
+
+def _snapshot(value: Any) -> str:
+    return "" if value == "" else _cs3_path(value, "snapshot")
 
 
 def _resource_id(value: Any) -> dict[str, str]:
