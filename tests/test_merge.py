@@ -7,13 +7,26 @@ import json
 import nbformat
 import pytest
 from helpers import api, api_error, text_model
-from lockers import locker
+from lockers import locker, signed_in
 from nbformat.v4 import new_code_cell, new_notebook
 from tornado.httpclient import HTTPClientError
 
-from cs3lab.merge.origin import ORIGIN_KEY
+from cs3lab.merge.origin import ORIGIN_KEY, Origin
 
 pytestmark = pytest.mark.sites("site-a", "site-n")
+
+
+@pytest.fixture
+def max_diff_size_mb() -> int | None:
+    """c.MergeConfig.max_diff_size_mb of the test's server (None: the default)."""
+    return None
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, max_diff_size_mb):
+    if max_diff_size_mb is not None:
+        jp_server_config.MergeConfig.max_diff_size_mb = max_diff_size_mb
+    return jp_server_config
 
 
 def nb_of(*sources: str) -> dict:
@@ -94,7 +107,10 @@ async def test_clean_merge_writes_both_changes_and_records_it(jp_fetch, contents
     copy = await make_copy(jp_fetch, "nb.ipynb", nb_of("a = 1", "b = 2", "c = 3"))
     await edit(jp_fetch, "nb.ipynb", set_source(0, "a = 10"))
     await edit(jp_fetch, copy, set_source(2, "c = 30"))
-    result = await rest(jp_fetch, "POST", "merge", body={"copy": copy})
+    # the original the user confirmed (as the dry run named it) is the one written
+    dry = await rest(jp_fetch, "POST", "merge", body={"copy": copy, "dry_run": True})
+    assert dry["status"] == "clean" and dry["original"]["path"] == "nb.ipynb"
+    result = await rest(jp_fetch, "POST", "merge", body={"copy": copy, "original": "nb.ipynb"})
     assert result["status"] == "merged" and result["written"] is True
     assert await sources(jp_fetch, "nb.ipynb") == ["a = 10", "b = 2", "c = 30"]
     merged = (await api(jp_fetch, "GET", "nb.ipynb"))["content"]
@@ -412,3 +428,214 @@ async def test_merge_by_a_user_who_may_not_write_the_original_is_403(jp_fetch, c
     status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": "report.ipynb"})
     assert status == 403 and "not write" in message
     assert await contents.files.download(original) == before
+
+
+# -- a copy's origin is data from whoever made the copy (issue 16, items 1 and 6) -----------
+
+
+async def stored_origin(contents, copy: str) -> dict:
+    stored = await contents.files.stat(f"{contents.home}/{copy}", [ORIGIN_KEY])
+    return json.loads(stored.arbitrary_metadata.metadata[ORIGIN_KEY])
+
+
+async def set_origin(contents, copy: str, origin: dict | str) -> None:
+    value = origin if isinstance(origin, str) else json.dumps(origin)
+    await contents.files.set_metadata(f"{contents.home}/{copy}", {ORIGIN_KEY: value})
+
+
+async def unchanged(jp_fetch, *paths: str):
+    """A check that each of ``paths`` still has the content and date it has now."""
+    before = {p: await api(jp_fetch, "GET", p) for p in paths}
+
+    async def check() -> None:
+        for p, model in before.items():
+            now = await api(jp_fetch, "GET", p)
+            assert (now["content"], now["last_modified"]) == (
+                model["content"],
+                model["last_modified"],
+            ), p
+
+    return check
+
+
+@pytest.mark.sites("site-a")
+async def test_a_snapshot_named_by_a_copy_bob_made_is_never_deleted(jp_fetch, contents, site):
+    """Bob writes copies into alice's folder (site A's local driver lets every user write every
+    folder, as a folder shared with edit rights would) whose origins name alice's folder and
+    one of her files as their base snapshot. Alice's 'Keep original' and her merge use and
+    remove only a snapshot where cs3lab puts one: beside the copy, named after it."""
+    import base64
+
+    home = contents.home
+    await api(jp_fetch, "PUT", "precious", {"type": "directory"})
+    await api(jp_fetch, "PUT", "precious/keep.txt", text_model("mine"))
+    await api(jp_fetch, "PUT", "nb.ipynb", nb_model(nb_of("a = 1", "b = 2")))
+    await api(jp_fetch, "PUT", "img.bin", {"type": "file", "format": "base64", "content": "AAE="})
+
+    async def bobs_copy(original: str, copy: str, data: bytes, snapshot: str) -> None:
+        async with signed_in(site, "bob") as bob:
+            info = await bob.stat(f"{home}/{original}")
+            origin = Origin.of(info, await bob.download(f"{home}/{original}"), site.name, "Bob")
+            origin.path, origin.snapshot = f"{home}/{original}", snapshot
+            await bob.upload(f"{home}/{copy}", data)
+            await bob.set_metadata(f"{home}/{copy}", {ORIGIN_KEY: origin.dumps()})
+
+    await bobs_copy("img.bin", "img-bob.bin", b"\x00\x02", f"{home}/precious/keep.txt")
+    answer = await rest(jp_fetch, "POST", "merge", body={"copy": "img-bob.bin"})
+    assert answer["status"] == "choose"
+    await rest(
+        jp_fetch,
+        "POST",
+        "merge",
+        "resolve",
+        body={"copy": "img-bob.bin", "choice": "original", "original": "img.bin"},
+    )
+    assert (await api(jp_fetch, "GET", "precious/keep.txt"))["content"] == "mine"
+    kept = await api(jp_fetch, "GET", "img.bin", format="base64")
+    assert base64.b64decode(kept["content"]) == b"\x00\x01"
+
+    nb = nb_of("a = 1", "b = 'bob'")
+    await bobs_copy("nb.ipynb", "nb-bob.ipynb", nbformat.writes(nb).encode(), f"{home}/precious")
+    merged = await rest(
+        jp_fetch, "POST", "merge", body={"copy": "nb-bob.ipynb", "original": "nb.ipynb"}
+    )
+    assert merged["status"] == "merged", merged
+    assert await sources(jp_fetch, "nb.ipynb") == ["a = 1", "b = 'bob'"]
+    assert (await api(jp_fetch, "GET", "precious/keep.txt"))["content"] == "mine"
+
+
+async def test_an_origin_naming_another_file_is_refused_and_nothing_written(jp_fetch, contents):
+    copy = await make_copy(jp_fetch, "nb.ipynb", nb_of("a = 1", "b = 2"))
+    await edit(jp_fetch, copy, set_source(1, "b = 20"))
+    await api(jp_fetch, "PUT", "other.ipynb", nb_model(nb_of("a = 1", "b = 2")))
+    check = await unchanged(jp_fetch, "nb.ipynb", "other.ipynb")
+    origin = await stored_origin(contents, copy)
+    other = f"{contents.home}/other.ipynb"
+    other_id = (await contents.files.stat(other)).id
+
+    # another file's path with the original's resource id: path and id disagree
+    await set_origin(contents, copy, {**origin, "path": other})
+    status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": copy})
+    assert status == 409 and "not the file this copy was made from" in message, message
+    # no resource id: the path alone does not make a file the original
+    await set_origin(contents, copy, {**origin, "path": other, "resource_id": {}})
+    status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": copy})
+    assert status == 409 and "not the file this copy was made from" in message, message
+    # path and id agree on the other file: the original the user confirmed decides
+    forged_id = {
+        "storage_id": other_id.storage_id,
+        "space_id": other_id.space_id,
+        "opaque_id": other_id.opaque_id,
+    }
+    await set_origin(contents, copy, {**origin, "path": other, "resource_id": forged_id})
+    dry = await rest(jp_fetch, "POST", "merge", body={"copy": copy, "dry_run": True})
+    assert dry["original"]["path"] == "other.ipynb"  # what the dialog shows the user
+    for endpoint, extra in (((), {}), (("resolve",), {"choice": "copy", "etag": "x"})):
+        status, message = await rest_error(
+            jp_fetch,
+            "POST",
+            "merge",
+            *endpoint,
+            body={"copy": copy, "original": "nb.ipynb", **extra},
+        )
+        assert status == 409 and "other.ipynb" in message and "nb.ipynb" in message, message
+    await check()
+
+
+@pytest.mark.sites("site-a")
+async def test_a_damaged_origin_is_400_for_every_request_and_never_trusted(jp_fetch, contents):
+    copy = await make_copy(jp_fetch, "nb.ipynb", nb_of("a = 1"))
+    await edit(jp_fetch, copy, set_source(0, "a = 2"))
+    check = await unchanged(jp_fetch, "nb.ipynb")
+    origin = await stored_origin(contents, copy)
+    for damaged in (
+        {**origin, "resource_id": "x"},
+        {**origin, "resource_id": {"opaque_id": 7}},
+        {**origin, "size": "big"},
+        {**origin, "path": ["nb.ipynb"]},
+        {**origin, "path": f"{contents.home}/../bob/nb.ipynb"},
+        {**origin, "snapshot": 5},
+        {**origin, "sha256": 1},
+        "[1]",
+        "{broken",
+    ):
+        await set_origin(contents, copy, damaged)
+        for method, parts, body, params in (
+            ("POST", ("merge",), {"copy": copy}, {}),
+            ("POST", ("merge",), {"copy": copy, "dry_run": True}, {}),
+            ("POST", ("merge", "resolve"), {"copy": copy, "choice": "original"}, {}),
+            ("POST", ("diff",), {"copy": copy}, {}),
+            ("GET", ("copies",), None, {"path": copy}),
+        ):
+            status, message = await rest_error(jp_fetch, method, *parts, body=body, **params)
+            assert status == 400 and "origin record is damaged" in message, (damaged, message)
+    await check()
+
+
+@pytest.mark.sites("site-a")
+async def test_resolve_with_a_non_string_etag_choice_or_original_is_400(jp_fetch):
+    copy = await make_copy(jp_fetch, "nb.ipynb", nb_of("a = 1"))
+    check = await unchanged(jp_fetch, "nb.ipynb")
+    nb = (await api(jp_fetch, "GET", "nb.ipynb"))["content"]
+    for body, word in (
+        ({"copy": copy, "etag": 5, "content": nb}, "etag"),
+        ({"copy": copy, "etag": ["x"], "content": nb}, "etag"),
+        ({"copy": copy, "choice": "copy", "etag": {"a": 1}}, "etag"),
+        ({"copy": copy, "choice": 1}, "choice"),
+        ({"copy": copy, "etag": "x", "content": nb, "original": 3}, "original"),
+    ):
+        status, message = await rest_error(jp_fetch, "POST", "merge", "resolve", body=body)
+        assert status == 400 and word in message, (body, message)
+    status, message = await rest_error(
+        jp_fetch, "POST", "merge", body={"copy": copy, "original": ["nb.ipynb"]}
+    )
+    assert status == 400 and "original" in message
+    await check()
+
+
+@pytest.mark.sites("site-n")
+async def test_an_original_alice_cannot_see_is_refused_saying_so(jp_fetch, contents, site):
+    """Site N: alice's copy whose origin names a file in bob's home, which alice cannot see."""
+    import uuid
+
+    from site_runner import sync_upload
+
+    theirs = f"{site.home('bob')}/private-{uuid.uuid4().hex[:8]}.ipynb"
+    data = nbformat.writes(nbformat.from_dict(nb_of("a = 1"))).encode()
+    sync_upload(site, "bob", theirs, data)
+    async with signed_in(site, "bob") as bob:
+        bobs = (await bob.stat(theirs)).id
+    copy = await make_copy(jp_fetch, "nb.ipynb", nb_of("a = 1"))
+    await edit(jp_fetch, copy, set_source(0, "a = 'alice'"))
+    origin = await stored_origin(contents, copy)
+    rid = {"storage_id": bobs.storage_id, "space_id": bobs.space_id, "opaque_id": bobs.opaque_id}
+    await set_origin(contents, copy, {**origin, "path": theirs, "resource_id": rid})
+    status, message = await rest_error(jp_fetch, "POST", "merge", body={"copy": copy})
+    assert status in (403, 404) and "not shared with you" in message, message
+    async with signed_in(site, "bob") as bob:
+        assert await bob.download(theirs) == data
+
+
+@pytest.mark.sites("site-a")
+@pytest.mark.parametrize("max_diff_size_mb", [1])
+async def test_diffs_and_merges_past_the_size_limit_are_refused(jp_fetch, contents):
+    big = "x = 1\n" * 200_000  # 1.2 MB
+    await api(jp_fetch, "PUT", "big.py", text_model(big))
+    await api(jp_fetch, "PUT", "big.py", text_model(big + "y = 2\n"))  # a version to compare
+    copy = (await rest(jp_fetch, "POST", "copies", body={"path": "big.py"}))["path"]
+    await api(jp_fetch, "PUT", "small.py", text_model("x = 1\n"))
+    check = await unchanged(jp_fetch, "big.py", copy)
+    version = (await rest(jp_fetch, "GET", "versions", path="big.py"))["versions"][0]["id"]
+    for parts, body in (
+        (("diff",), {"copy": copy}),
+        (("diff",), {"base": "small.py", "remote": "big.py"}),
+        (("diff",), {"path": "big.py", "version": version}),
+        (("merge",), {"copy": copy}),
+        (("merge",), {"copy": copy, "dry_run": True}),
+    ):
+        status, message = await rest_error(jp_fetch, "POST", *parts, body=body)
+        assert status == 400 and "larger than the 1 MB" in message, (body, message)
+    await check()
+    # a small file is still compared
+    result = await rest(jp_fetch, "POST", "diff", body={"base": "small.py", "remote": "small.py"})
+    assert result["type"] == "text"

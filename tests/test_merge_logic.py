@@ -5,7 +5,9 @@ nbdime's own decisions first (it is a conflict there), so each test fails withou
 from __future__ import annotations
 
 import copy
+import json
 
+import pytest
 from nbdime.merging.notebooks import decide_notebook_merge
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -256,3 +258,89 @@ def test_text_edit_against_deletion_is_a_conflict():
 def test_binary_detection():
     assert text.is_text("héllo\n".encode())
     assert not text.is_text(b"\x89PNG\r\n\x1a\n\0\0")
+
+
+# -- a copy's origin record: data from whoever made the copy --------------------------------
+
+
+def _origin(**changes) -> dict:
+    good = {
+        "resource_id": {"storage_id": "s", "space_id": "sp", "opaque_id": "o"},
+        "path": "/home/alice/nb.ipynb",
+        "site": "site-a",
+        "etag": "e1",
+        "sha256": "a" * 64,
+        "size": 12,
+        "mtime": 1700000000.5,
+        "copied_at": "2026-01-01T00:00:00+00:00",
+        "copied_by": "Alice Anders",
+        "version_key": "",
+        "snapshot": "/home/alice/.nb-copy.ipynb.cs3lab-base",
+    }
+    return {**good, **changes}
+
+
+def test_a_well_formed_origin_is_read_and_no_origin_is_none():
+    from cs3lab.merge.origin import Origin
+
+    origin = Origin.from_json(json.dumps(_origin()))
+    assert origin is not None and origin.path == "/home/alice/nb.ipynb" and origin.size == 12
+    assert Origin.from_json(_origin(resource_id={}, snapshot="", mtime=3)) is not None
+    assert Origin.from_json(None) is None and Origin.from_json("") is None
+
+
+DAMAGED = {
+    "not JSON": "{nope",
+    "not an object": "[1, 2]",
+    "no path": {k: v for k, v in _origin().items() if k != "path"},
+    "no sha256": {k: v for k, v in _origin().items() if k != "sha256"},
+    "resource_id a string": _origin(resource_id="o"),
+    "resource_id with a number": _origin(resource_id={"opaque_id": 5}),
+    "resource_id with an unknown key": _origin(resource_id={"opaque_id": "o", "path": "/x"}),
+    "relative path": _origin(path="nb.ipynb"),
+    "path with ..": _origin(path="/home/alice/../bob/nb.ipynb"),
+    "path with .": _origin(path="/home/alice/./nb.ipynb"),
+    "path ending in /": _origin(path="/home/alice/"),
+    "path //": _origin(path="//home/alice/nb.ipynb"),
+    "path with NUL": _origin(path="/home/alice/nb\x00.ipynb"),
+    "path a list": _origin(path=["/home/alice/nb.ipynb"]),
+    "short sha256": _origin(sha256="abc"),
+    "sha256 not hex": _origin(sha256="z" * 64),
+    "size a string": _origin(size="12"),
+    "size negative": _origin(size=-1),
+    "size a bool": _origin(size=True),
+    "size a float": _origin(size=12.5),
+    "mtime a string": _origin(mtime="yesterday"),
+    "mtime infinite": _origin(mtime=float("inf")),
+    "etag a number": _origin(etag=5),
+    "site a dict": _origin(site={}),
+    "copied_by a list": _origin(copied_by=[]),
+    "version_key a number": _origin(version_key=3),
+    "snapshot relative": _origin(snapshot="precious"),
+    "snapshot with ..": _origin(snapshot="/home/alice/x/../precious"),
+    "snapshot a number": _origin(snapshot=1),
+    "snapshot false": _origin(snapshot=False),
+    "snapshot null": _origin(snapshot=None),
+    "extra a list": _origin(extra=[]),
+}
+
+
+def test_a_damaged_origin_is_refused_naming_what_is_wrong():
+    from cs3lab.merge.origin import DamagedOrigin, Origin
+
+    for what, data in DAMAGED.items():
+        with pytest.raises(DamagedOrigin) as info:
+            Origin.from_json(data if isinstance(data, str) else json.dumps(data))
+        assert info.value.http_status == 400, what
+        assert "origin record is damaged" in info.value.message, what
+
+
+def test_a_snapshot_is_trusted_only_beside_its_own_copy():
+    from cs3lab.merge.origin import Origin, snapshot_path, trusted_snapshot
+
+    copy = "/home/alice/nb-copy.ipynb"
+    origin = Origin.from_json(_origin(snapshot=snapshot_path(copy)))
+    assert trusted_snapshot(origin, copy) == "/home/alice/.nb-copy.ipynb.cs3lab-base"
+    for elsewhere in ("/home/alice/precious", "/home/alice/.other.ipynb.cs3lab-base", ""):
+        origin = Origin.from_json(_origin(snapshot=elsewhere))
+        assert trusted_snapshot(origin, copy) == "", elsewhere

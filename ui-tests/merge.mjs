@@ -4,7 +4,8 @@
 //   2. the same line is changed differently in the original and the copy (through REST);
 //   3. "Show changes" on the copy: nbdime's diff view (screenshot merge-diff.png);
 //   4. "Versions…" on the original: the versions panel (merge-versions.png);
-//   5. "Merge into original" on the copy: nbdime's merge view with the conflict
+//   5. "Merge into original" on the copy: "Merge <copy> into <original>?" (merge-confirm.png),
+//      then nbdime's merge view with the conflict
 //      (merge-view.png); the copy's side is picked in nbdime's widget; "Save merge".
 // Prints `copy=… original-line=… copy-line=…` for the pytest wrapper to check the storage.
 //
@@ -127,6 +128,14 @@ async function run({ page }, shot) {
   // 5. Merge into original: the conflict in nbdime's merge view.
   await closeAll(page);
   await contextMenu(page, copy, 'Merge into original');
+  // First "Merge <copy> into <original>?": the original the server found, confirmed.
+  const confirm = page.locator('.jp-Dialog');
+  await confirm.waitFor({ state: 'visible', timeout: TIMEOUT });
+  const question = await confirm.locator('.jp-Dialog-body').innerText();
+  log(`confirm: ${question}`);
+  check(question.includes(`into ${NOTEBOOK}?`), `merge confirmation: ${question}`);
+  await shot(page, 'confirm');
+  await confirm.getByRole('button', { name: 'Merge', exact: true }).click({ timeout: TIMEOUT });
   const view = page.locator('.cs3lab-MergeView:visible');
   await view.waitFor({ state: 'visible', timeout: TIMEOUT });
   await view.locator('.jp-Notebook-merge').waitFor({ state: 'visible', timeout: TIMEOUT });

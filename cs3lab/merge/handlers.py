@@ -13,7 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.web import HTTPError
-from traitlets import Unicode
+from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
 from ..contents_manager.checkpoints import _version_time, route_safe_id
@@ -21,7 +21,6 @@ from ..contents_manager.paths import clean_api_path
 from ..cs3.files import mtime_seconds
 from ..web import CS3APIHandler
 from .offload import offload
-from .origin import download_version
 from .service import MergeService
 
 
@@ -30,6 +29,12 @@ class MergeConfig(Configurable):
         "",
         help="Folder (relative to the JupyterLab root) where 'Make a copy' puts copies when "
         "the request names no destination; empty: beside the original.",
+    ).tag(config=True)
+    max_diff_size_mb = Integer(
+        20,
+        min=0,
+        help="Files larger than this (in MB) are not compared or merged: diffs and merges "
+        "hold them in the server's memory several times over. 0: no limit.",
     ).tag(config=True)
 
 
@@ -54,6 +59,16 @@ class _Base(CS3APIHandler):
                     out[key] = self.paths_to_api(out[key])
             return out
         return data
+
+    def confirmed_original(self, body: dict[str, Any]) -> str | None:
+        """The CS3 path of the original the user confirmed (``original``: the path the dry
+        run or GET copies answered, a JupyterLab path or, outside the root, a CS3 path)."""
+        value = body.get("original")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise HTTPError(400, "'original' must be the path of the original you confirmed")
+        return value if value.startswith("/") else self.cs3_path(value)
 
     async def answer(self, data: Any, status: int = 200) -> None:
         body = await offload(json.dumps, self.paths_to_api(data))
@@ -104,11 +119,8 @@ class DiffHandler(_Base):
                 result = await self.service.diff_copy(self.cs3_path(self.required(body, "copy")))
             elif "version" in body:
                 path = self.cs3_path(self.required(body, "path"))
-                info = await self.service.files.stat(path)
                 key = await _version_key(self.service, path, self.required(body, "version"))
-                old = await download_version(self.service.files, info, key)
-                current = await self.service.files.download(path)
-                result = await self.service.diff_bytes(path, old, current)
+                result = await self.service.diff_version(path, key)
             else:
                 a = self.cs3_path(self.required(body, "base"))
                 b = self.cs3_path(self.required(body, "remote"))
@@ -122,8 +134,11 @@ class MergeHandler(_Base):
     async def post(self) -> None:
         body = self.json_body()
         copy = self.cs3_path(self.required(body, "copy"))
+        original = self.confirmed_original(body)
         with self.cs3_errors():
-            result = await self.service.merge(copy, dry_run=bool(body.get("dry_run")))
+            result = await self.service.merge(
+                copy, dry_run=bool(body.get("dry_run")), original=original
+            )
         await self.answer(result)
 
 
@@ -135,11 +150,16 @@ class ResolveHandler(_Base):
         copy = self.cs3_path(self.required(body, "copy"))
         choice = body.get("choice") or ""
         etag = body.get("etag") or ""
+        if not isinstance(choice, str):
+            raise HTTPError(400, "'choice' must be 'original' or 'copy'")
+        if not isinstance(etag, str):
+            raise HTTPError(400, "'etag' must be the original's etag (a string) from the merge")
         if not choice and not etag:
             raise HTTPError(400, "Missing 'etag': the original's etag from the merge answer")
+        original = self.confirmed_original(body)
         with self.cs3_errors():
             result = await self.service.resolve(
-                copy, etag=etag, content=body.get("content"), choice=choice
+                copy, etag=etag, content=body.get("content"), choice=choice, original=original
             )
         await self.answer(result)
 
@@ -205,7 +225,10 @@ class VersionsHandler(_Base):
 def merge_handlers(prefix: str, contents) -> list[tuple[str, type, dict]]:
     config = MergeConfig(parent=contents)
     service = MergeService(
-        contents, site=contents.connection.site_name, copy_folder=config.copy_folder
+        contents,
+        site=contents.connection.site_name,
+        copy_folder=config.copy_folder,
+        max_diff_size_mb=config.max_diff_size_mb,
     )
     args = {"service": service}
     return [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import posixpath
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,17 @@ class OriginGone(NotFound):
 
 class InvalidNotebook(InvalidArgument):
     reason = "Invalid notebook"
+
+
+class DamagedOrigin(InvalidArgument):
+    reason = "Damaged origin record"
+
+    @classmethod
+    def because(cls, problem: str) -> DamagedOrigin:
+        return cls(
+            f"The copy's origin record is damaged ({problem}), so it cannot say which file "
+            "the copy was made from. Nothing was written."
+        )
 
 
 def sha256(data: bytes) -> str:
@@ -78,29 +90,32 @@ class Origin:
 
     @classmethod
     def from_json(cls, data: Any) -> Origin | None:
+        """The origin recorded with a copy (JSON text or its parsed value); None when there is
+        none. The record is data from whoever made or edited the copy: every field is checked
+        for type and shape, and a malformed one raises DamagedOrigin, never trusted."""
+        if data is None or data == "":
+            return None
         if isinstance(data, str):
             try:
                 data = json.loads(data)
             except ValueError:
-                return None
-        if not isinstance(data, dict) or not data.get("path") or not data.get("sha256"):
-            return None
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        try:
-            return cls(
-                **{
-                    "resource_id": {},
-                    "site": "",
-                    "etag": "",
-                    "size": 0,
-                    "mtime": 0.0,
-                    "copied_at": "",
-                    "copied_by": "",
-                    **known,
-                }
-            )
-        except TypeError:
-            return None
+                raise DamagedOrigin.because("it is not JSON") from None
+        if not isinstance(data, dict):
+            raise DamagedOrigin.because("it is not a JSON object")
+        return cls(
+            resource_id=_resource_id(data.get("resource_id", {})),
+            path=_cs3_path(data.get("path"), "path"),
+            site=_text(data, "site"),
+            etag=_text(data, "etag"),
+            sha256=_sha256(data.get("sha256")),
+            size=_size(data.get("size", 0)),
+            mtime=_mtime(data.get("mtime", 0.0)),
+            copied_at=_text(data, "copied_at"),
+            copied_by=_text(data, "copied_by"),
+            version_key=_text(data, "version_key"),
+            snapshot=_snapshot(data.get("snapshot", "")),
+            extra=_extra(data.get("extra", {})),
+        )
 
     @classmethod
     def of(cls, info: ResourceInfo, data: bytes, site: str, by: str) -> Origin:
@@ -122,9 +137,87 @@ class Origin:
         )
 
 
+RESOURCE_ID_KEYS = frozenset({"storage_id", "space_id", "opaque_id"})
+MAX_FIELD = 4096  # characters of one text field of an origin
+_HEX = frozenset("0123456789abcdef")
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > MAX_FIELD:
+        raise DamagedOrigin.because(f"'{key}' is not a text of at most {MAX_FIELD} characters")
+    return value
+
+
+def _cs3_path(value: Any, key: str) -> str:
+    """An absolute CS3 path of a file: '/', then names, none empty, '.' or '..'."""
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or len(value) > MAX_FIELD
+        or any(ord(ch) < 32 or ch == "\x7f" for ch in value)
+        or any(part in ("", ".", "..") for part in value[1:].split("/"))
+    ):
+        raise DamagedOrigin.because(
+            f"'{key}' is not an absolute CS3 path of a file without '.' or '..' segments"
+        )
+    return value
+
+
+def _snapshot(value: Any) -> str:
+    return "" if value == "" else _cs3_path(value, "snapshot")
+
+
+def _resource_id(value: Any) -> dict[str, str]:
+    if (
+        not isinstance(value, dict)
+        or not set(value) <= RESOURCE_ID_KEYS
+        or not all(isinstance(v, str) and len(v) <= MAX_FIELD for v in value.values())
+    ):
+        raise DamagedOrigin.because(
+            "'resource_id' is not an object of storage_id, space_id and opaque_id texts"
+        )
+    return dict(value)
+
+
+def _sha256(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 64 or not set(value) <= _HEX:
+        raise DamagedOrigin.because("'sha256' is not 64 hexadecimal digits")
+    return value
+
+
+def _size(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise DamagedOrigin.because("'size' is not a whole number of bytes")
+    return value
+
+
+def _mtime(value: Any) -> float:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise DamagedOrigin.because("'mtime' is not a time in seconds")
+    return float(value)
+
+
+def _extra(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise DamagedOrigin.because("'extra' is not an object")
+    return value
+
+
 def snapshot_path(copy_path: str) -> str:
     folder, name = posixpath.split(copy_path)
     return posixpath.join(folder, f".{name}{SNAPSHOT_SUFFIX}")
+
+
+def trusted_snapshot(origin: Origin, copy_path: str) -> str:
+    """The origin's base snapshot if it is where cs3lab puts the snapshot of this copy, else
+    "": a snapshot recorded anywhere else is never read, and never deleted after a merge."""
+    return origin.snapshot if origin.snapshot == snapshot_path(copy_path) else ""
 
 
 def resource_ref(resource_id: dict[str, str]) -> res.Reference:

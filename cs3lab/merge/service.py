@@ -39,16 +39,23 @@ from .origin import (
     NoOrigin,
     Origin,
     OriginGone,
+    download_version,
     find_version,
     now_iso,
     sha256,
     snapshot_path,
     stat_by_id,
+    trusted_snapshot,
 )
 
 log = logging.getLogger(__name__)
 REMERGE_ATTEMPTS = 3
 KEPT_ORIGINALS = 16  # originals remembered for re-merging a resolved save
+MB = 1024 * 1024
+
+
+class TooLarge(InvalidArgument):
+    reason = "File too large to compare"
 
 
 class _Changed(Exception):
@@ -85,6 +92,17 @@ def notebook_bytes(nb: dict) -> bytes:
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
 
 
+def notebook_origin(data: bytes) -> Any:
+    """The origin recorded in a notebook's metadata (``metadata.cs3lab.origin``), or None."""
+    try:
+        nb = json.loads(data)
+    except ValueError:
+        return None
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    ours = meta.get(NB_KEY) if isinstance(meta, dict) else None
+    return ours.get("origin") if isinstance(ours, dict) else None
+
+
 def without_origin(nb: dict) -> dict:
     """The copy's notebook without its origin record (which must not flow into the original)."""
     meta = nb.get("metadata", {}).get(NB_KEY)
@@ -99,11 +117,15 @@ def without_origin(nb: dict) -> dict:
 
 
 class MergeService:
-    def __init__(self, contents: Any, *, site: str, copy_folder: str = "") -> None:
-        """``contents``: the CS3ContentsManager (files, locks, home, upload_as_holder)."""
+    def __init__(
+        self, contents: Any, *, site: str, copy_folder: str = "", max_diff_size_mb: int = 0
+    ) -> None:
+        """``contents``: the CS3ContentsManager (files, locks, home, upload_as_holder).
+        ``max_diff_size_mb``: files larger than this are not compared or merged (0: no limit)."""
         self.contents = contents
         self.site = site
         self.copy_folder = copy_folder.strip("/")
+        self.max_diff_size_mb = max_diff_size_mb
         self._originals: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
     @property
@@ -123,6 +145,16 @@ class MergeService:
         if info.type == CONTAINER:
             raise InvalidArgument(f"{path} is a folder, not a file")
         return info
+
+    def _check_size(self, what: str, size: int) -> None:
+        """Refuse to load a file past the size limit (diffs and merges hold it in memory
+        several times over)."""
+        limit = self.max_diff_size_mb
+        if limit and size > limit * MB:
+            raise TooLarge(
+                f"{what} is {size / MB:.1f} MB, larger than the {limit} MB up to which cs3lab "
+                "compares and merges files on this server. Nothing was written."
+            )
 
     # -- copy -------------------------------------------------------------------------------
 
@@ -184,40 +216,57 @@ class MergeService:
     # -- origin and base --------------------------------------------------------------------
 
     async def origin_of(self, copy_path: str) -> tuple[Origin, ResourceInfo, bytes]:
+        """The copy's origin (checked field by field: DamagedOrigin when malformed), its
+        info and content. The origin's snapshot is kept only where cs3lab puts the snapshot of
+        this copy: anything else it names is ignored, never read nor deleted."""
         info = await self._stat_file(copy_path, [ORIGIN_KEY])
+        self._check_size(copy_path, info.size)
         data = await self.files.download(copy_path)
-        origin = Origin.from_json(info.arbitrary_metadata.metadata.get(ORIGIN_KEY, ""))
+        origin = Origin.from_json(info.arbitrary_metadata.metadata.get(ORIGIN_KEY) or None)
         if origin is None and copy_path.endswith(".ipynb"):
-            try:
-                nb = json.loads(data)
-                origin = Origin.from_json(nb.get("metadata", {}).get(NB_KEY, {}).get("origin"))
-            except (ValueError, AttributeError):
-                origin = None
+            origin = Origin.from_json(await offload(notebook_origin, data))
         if origin is None:
             raise NoOrigin(
                 f"{copy_path} records no original: it was not made with 'Make a copy', so "
                 "there is nothing to merge it into. Nothing was written."
             )
+        snapshot = trusted_snapshot(origin, copy_path)
+        if snapshot != origin.snapshot:
+            log.warning("cs3lab: %s names a base snapshot elsewhere; ignored", copy_path)
+            origin.snapshot = snapshot
         return origin, info, data
 
     async def locate(self, origin: Origin) -> tuple[ResourceInfo, str | None]:
-        """The original now, and the path it was moved from (None when not moved)."""
+        """The original now, and the path it was moved from (None when not moved). The file
+        at the origin's path is the original only if it has the resource id recorded (none
+        when none is recorded); one the user cannot see is refused."""
+        recorded = origin.resource_id.get("opaque_id", "")
         try:
             info = await self._stat_file(origin.path)
-            if not origin.resource_id or info.id.opaque_id == origin.resource_id["opaque_id"]:
-                info.path = origin.path
-                return info, None
         except NotFound:
             pass
-        if origin.resource_id.get("opaque_id"):
+        except PermissionDenied:
+            raise self._unseen(origin) from None
+        else:
+            if info.id.opaque_id != recorded:
+                raise Conflict(
+                    f"{origin.path} is not the file this copy was made from (its resource id "
+                    "is not the one the copy records): the original was replaced, or the "
+                    "copy's origin record was changed. Nothing was written."
+                )
+            info.path = origin.path
+            return info, None
+        if recorded:
             try:
                 info = await stat_by_id(self.files, origin.resource_id, origin.path)
                 info.path = await self._absolute(info, origin)
             except NotFound:
                 raise OriginGone(
-                    f"The original {origin.path} was deleted (it is not found by its resource "
-                    "id either). Nothing was written."
+                    f"The original {origin.path} was deleted, or is not shared with you (it "
+                    "is not found by its resource id either). Nothing was written."
                 ) from None
+            except PermissionDenied:
+                raise self._unseen(origin) from None
             except (NotSupported, InvalidArgument):
                 raise OriginGone(
                     f"The original {origin.path} was moved or deleted, and this storage cannot "
@@ -229,6 +278,28 @@ class MergeService:
         raise OriginGone(
             f"The original {origin.path} was moved or deleted. Nothing was written."
         ) from None
+
+    @staticmethod
+    def _unseen(origin: Origin) -> PermissionDenied:
+        return PermissionDenied(
+            f"You cannot open the original {origin.path} of this copy: it is not shared with "
+            "you. Nothing was written."
+        )
+
+    async def _original(
+        self, origin: Origin, expected: str | None
+    ) -> tuple[ResourceInfo, str | None]:
+        """The original located, if it is the one the user confirmed (``expected``, a CS3
+        path; None: not asked) and small enough to merge."""
+        original, moved = await self.locate(origin)
+        if expected is not None and original.path.rstrip("/") != expected.rstrip("/"):
+            raise Conflict(
+                f"The original of this copy is {original.path}, not {expected} as you "
+                "confirmed: check which file the copy is merged into, and merge again. "
+                "Nothing was written."
+            )
+        self._check_size(original.path, original.size)
+        return original, moved
 
     async def _absolute(self, info: ResourceInfo, origin: Origin) -> str:
         """The full CS3 path of a resource found by id: storages such as decomposedfs answer
@@ -253,12 +324,15 @@ class MergeService:
     async def base_of(self, origin: Origin, original: ResourceInfo, current: bytes) -> bytes | None:
         if sha256(current) == origin.sha256:
             return current
-        if origin.snapshot:
+        self._check_size(f"The version of {original.path} that was copied", origin.size)
+        if origin.snapshot:  # where cs3lab puts it (origin_of keeps no other)
             try:
-                data = await self.files.download(origin.snapshot)
-                if sha256(data) == origin.sha256:
-                    return data
-            except NotFound:
+                snap = await self.files.stat(origin.snapshot)
+                if snap.type != CONTAINER and snap.size == origin.size:
+                    data = await self.files.download(origin.snapshot)
+                    if sha256(data) == origin.sha256:
+                        return data
+            except (NotFound, PermissionDenied):
                 pass
         found = await find_version(
             self.files,
@@ -295,12 +369,25 @@ class MergeService:
         }
 
     async def diff_files(self, a: str, b: str) -> dict[str, Any]:
+        for info in await asyncio.gather(self._stat_file(a), self._stat_file(b)):
+            self._check_size(info.path, info.size)
         da, db = await asyncio.gather(self.files.download(a), self.files.download(b))
         return await self.diff_bytes(b, da, db)
 
+    async def diff_version(self, path: str, key: str) -> dict[str, Any]:
+        """The changes of ``path`` since its version ``key``."""
+        info = await self._stat_file(path)
+        self._check_size(path, info.size)
+        for version in await self.files.list_versions(path):
+            if version.key == key:
+                self._check_size(f"That version of {path}", version.size)
+        old = await download_version(self.files, info, key)
+        current = await self.files.download(path)
+        return await self.diff_bytes(path, old, current)
+
     async def diff_copy(self, copy_path: str) -> dict[str, Any]:
         origin, _, remote = await self.origin_of(copy_path)
-        original, moved = await self.locate(origin)
+        original, moved = await self._original(origin, None)
         local = await self.files.download(original.path)
         result = await self.diff_bytes(copy_path, local, await self._strip(copy_path, remote))
         result["original"] = self._original_json(original, moved)
@@ -327,10 +414,14 @@ class MergeService:
             out["moved_from"] = moved
         return out
 
-    async def merge(self, copy_path: str, *, dry_run: bool = False) -> dict[str, Any]:
+    async def merge(
+        self, copy_path: str, *, dry_run: bool = False, original: str | None = None
+    ) -> dict[str, Any]:
+        """Merge the copy into its original; ``original``: the CS3 path of the original the
+        user confirmed (a Conflict, nothing written, when the copy's original is another)."""
         for _ in range(REMERGE_ATTEMPTS):
             try:
-                return await self._merge_once(copy_path, dry_run)
+                return await self._merge_once(copy_path, dry_run, original)
             except _Changed:
                 continue
         raise Conflict(
@@ -338,9 +429,11 @@ class MergeService:
             "was written."
         )
 
-    async def _merge_once(self, copy_path: str, dry_run: bool) -> dict[str, Any]:
+    async def _merge_once(
+        self, copy_path: str, dry_run: bool, expected: str | None
+    ) -> dict[str, Any]:
         origin, _, remote = await self.origin_of(copy_path)
-        original, moved = await self.locate(origin)
+        original, moved = await self._original(origin, expected)
         self._check_writable(original)
         local = await self.files.download(original.path)
         base = await self.base_of(origin, original, local)
@@ -459,12 +552,20 @@ class MergeService:
     # -- resolve and save -------------------------------------------------------------------
 
     async def resolve(
-        self, copy_path: str, *, etag: str, content: Any = None, choice: str = ""
+        self,
+        copy_path: str,
+        *,
+        etag: str,
+        content: Any = None,
+        choice: str = "",
+        original: str | None = None,
     ) -> dict[str, Any]:
         """Save what the editor resolved (a notebook dict or text), merged against
-        ``etag``: re-merged if the original changed meanwhile, never overwriting it."""
+        ``etag``: re-merged if the original changed meanwhile, never overwriting it.
+        ``original``: as for merge, the original the user confirmed."""
+        expected = original
         origin, _, remote = await self.origin_of(copy_path)
-        original, moved = await self.locate(origin)
+        original, moved = await self._original(origin, expected)
         self._check_writable(original)
         info = self._original_json(original, moved)
         kind = kind_of(original.path, remote)
@@ -472,7 +573,7 @@ class MergeService:
             if choice not in ("original", "copy"):
                 raise InvalidArgument("choice must be 'original' or 'copy'")
             if choice == "original":
-                await self._cleanup(origin)
+                await self._cleanup(copy_path, origin)
                 return {"status": "merged", "written": False, "original": info, "summary": []}
             content, kind = remote, "binary"
             etag = etag or original.etag
@@ -486,7 +587,7 @@ class MergeService:
         elif not isinstance(content, str):
             raise InvalidArgument("The resolved text ('content') must be a string")
         for _ in range(REMERGE_ATTEMPTS):
-            original, moved = await self.locate(origin)
+            original, moved = await self._original(origin, expected)
             info = self._original_json(original, moved)
             if original.etag.strip('"') == etag.strip('"'):
                 try:
@@ -530,8 +631,6 @@ class MergeService:
         raise Conflict("The original keeps changing: try again. Nothing was written.")
 
     async def _version_by_etag(self, original: ResourceInfo, etag: str) -> bytes | None:
-        from .origin import download_version
-
         try:
             versions = await self.files.list_versions(original.path)
         except CS3Error:
@@ -606,7 +705,7 @@ class MergeService:
         finally:
             if locking:
                 await self.locks.release(path, client)
-        await self._cleanup(origin)
+        await self._cleanup(copy_path, origin)
         after = await self.files.stat(path)
         return {"etag": after.etag.strip('"'), "merge": record}
 
@@ -623,9 +722,13 @@ class MergeService:
             except Locked:
                 raise await self.locks.explain_refusal(path) from None
 
-    async def _cleanup(self, origin: Origin) -> None:
-        if origin.snapshot:
-            try:
-                await self.files.delete(origin.snapshot)
-            except CS3Error:
-                log.info("cs3lab: could not remove the base snapshot %s", origin.snapshot)
+    async def _cleanup(self, copy_path: str, origin: Origin) -> None:
+        """Remove the copy's base snapshot: only a file where cs3lab puts it for this copy."""
+        snapshot = trusted_snapshot(origin, copy_path)
+        if not snapshot:
+            return
+        try:
+            if (await self.files.stat(snapshot)).type != CONTAINER:
+                await self.files.delete(snapshot)
+        except CS3Error:
+            log.info("cs3lab: could not remove the base snapshot %s", snapshot)

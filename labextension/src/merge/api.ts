@@ -122,26 +122,32 @@ export function getDiff(request: DiffRequest): Promise<IDiffAnswer> {
   return post('diff', request);
 }
 
-export function merge(copy: string, dryRun = false): Promise<IMergeAnswer> {
-  return post('merge', dryRun ? { copy, dry_run: true } : { copy });
+/**
+ * Merge `copy` into `original`, the original's path the user confirmed (the
+ * server refuses with 409, writing nothing, when the copy's original is another).
+ */
+export function merge(copy: string, original: string): Promise<IMergeAnswer> {
+  return post('merge', { copy, original });
 }
 
 export function resolve(
   copy: string,
+  original: string,
   etag: string,
   content: unknown
 ): Promise<IMergeAnswer> {
-  return post('merge/resolve', { copy, etag, content });
+  return post('merge/resolve', { copy, original, etag, content });
 }
 
 export function choose(
   copy: string,
+  original: string,
   choice: 'original' | 'copy',
   etag?: string
 ): Promise<IMergeAnswer> {
   return post(
     'merge/resolve',
-    etag ? { copy, choice, etag } : { copy, choice }
+    etag ? { copy, original, choice, etag } : { copy, original, choice }
   );
 }
 

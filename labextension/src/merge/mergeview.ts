@@ -16,7 +16,14 @@ import { Panel, Widget } from '@lumino/widgets';
 import { NotebookMergeModel } from 'nbdime/lib/merge/model';
 import { NotebookMergeWidget } from 'nbdime/lib/merge/widget';
 
-import { choose, errorMessage, errorStatus, merge, resolve } from './api';
+import {
+  choose,
+  errorMessage,
+  errorStatus,
+  getCopyInfo,
+  merge,
+  resolve
+} from './api';
 import type { IMergeAnswer } from './api';
 import { diffTab } from './diffview';
 
@@ -33,9 +40,11 @@ export interface IMergeContext {
 }
 
 /**
- * "Merge into original": ask the server to merge the copy; a clean merge is
- * written at once (notification with the automatic resolutions), conflicts
- * open the merge view, a binary file asks keep original / take copy.
+ * "Merge into original": ask which original the server finds for the copy and
+ * let the user confirm it (a copy's origin is written by whoever made the
+ * copy), then merge into that one: a clean merge is written at once
+ * (notification with the automatic resolutions), conflicts open the merge
+ * view, a binary file asks keep original / take copy.
  */
 export async function mergeIntoOriginal(
   copy: string,
@@ -43,13 +52,32 @@ export async function mergeIntoOriginal(
 ): Promise<IMergeAnswer | null> {
   let answer: IMergeAnswer;
   try {
-    answer = await merge(copy);
+    const { original } = await getCopyInfo(copy);
+    if (!(await confirmOriginal(copy, original.path, original.moved_from))) {
+      return null;
+    }
+    answer = await merge(copy, original.path);
   } catch (error) {
     notifyError(`Could not merge ${copy}`, error);
     return null;
   }
   await handleAnswer(copy, answer, context);
   return answer;
+}
+
+/** "Merge <copy> into <original>?": true when the user confirms. */
+async function confirmOriginal(
+  copy: string,
+  original: string,
+  movedFrom?: string
+): Promise<boolean> {
+  const moved = movedFrom ? ` (moved from ${movedFrom})` : '';
+  const result = await showDialog({
+    title: 'Merge into original?',
+    body: `Merge ${copy} into ${original}${moved}?`,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Merge' })]
+  });
+  return result.button.accept;
 }
 
 /** Show what the server answered to a merge or a resolve. */
@@ -163,7 +191,7 @@ async function chooseBinary(
   }
   const choice = result.button.actions.includes('copy') ? 'copy' : 'original';
   try {
-    const next = await choose(copy, choice, answer.original?.etag);
+    const next = await choose(copy, original, choice, answer.original?.etag);
     if (next.status === 'merged') {
       Notification.success(
         choice === 'copy'
@@ -297,7 +325,12 @@ export class MergeView extends Panel {
     this._saving = true;
     const original = answer.original?.path ?? '';
     try {
-      const next = await resolve(this._copy, answer.original.etag, content);
+      const next = await resolve(
+        this._copy,
+        original,
+        answer.original.etag,
+        content
+      );
       await handleAnswer(this._copy, next, this._context, this);
     } catch (error) {
       notifyError(`Could not save the merge into ${original}`, error);
