@@ -43,7 +43,9 @@ def nb_model(nb: dict) -> dict:
 
 
 async def rest(jp_fetch, method: str, *parts: str, body=None, **params):
-    kwargs = {"method": method}
+    # The first merge request of a server process starts the merge worker (a spawned
+    # process, cs3lab/merge/offload.py): seconds on a busy machine, past jp_fetch's 20 s.
+    kwargs = {"method": method, "request_timeout": 120}
     if body is not None:
         kwargs["body"] = json.dumps(body)
     if params:
