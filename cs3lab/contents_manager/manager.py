@@ -22,7 +22,7 @@ from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models, spaces
 from .errors import as_http_errors, http_error
 from .folder_copy import copy_folder
-from .mounts import MountTable, Resolved
+from .mounts import MountTable, Resolved, read_only_error
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
 from .uploads import ChunkStager, no_room_message
 
@@ -151,14 +151,11 @@ class CS3ContentsManager(AsyncContentsManager):
 
     def _refuse_read_only(self, path: str) -> None:
         """403 below a share received read-only, also where the storage would not refuse
-        it (Reva v3's local driver enforces no share permissions)."""
+        it (Reva v3's local driver enforces no share permissions): every write path of the
+        contents manager and its checkpoints asks this first."""
         mount = self._read_only_mount(path)
         if mount is not None:
-            raise HTTPError(
-                403,
-                f"Permission denied: {mount.name} is shared with you read-only. Nothing was "
-                "written: make a copy to change it.",
-            )
+            raise http_error(read_only_error(mount), self.home)
 
     def _refuse_in_place(self, path: str) -> None:
         """403 for a new file or folder right in a place (only its mounts are there)."""
@@ -375,6 +372,7 @@ class CS3ContentsManager(AsyncContentsManager):
         with self.errors():
             await self.mounts.ensure(path)
             self._refuse_in_place(path)
+            self._refuse_read_only(path)  # before a chunk is staged
             if model["type"] == "directory":
                 await self._save_directory(path)
             else:
@@ -421,7 +419,6 @@ class CS3ContentsManager(AsyncContentsManager):
         )
 
     async def _save_directory(self, path: str) -> None:
-        self._refuse_read_only(path)
         info = await self._stat(path)
         if info is None:
             await self.files.mkdir(self.cs3_path(path))
@@ -430,7 +427,6 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def _write(self, path: str, data: bytes, model: dict) -> None:
         """Upload ``data`` unless that would overwrite a newer version or a read-only file."""
-        self._refuse_read_only(path)
         stored = await self._stat(path)
         if stored is not None:
             if models.is_dir(stored):
@@ -446,7 +442,9 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def upload_as_holder(self, path: str, data: bytes, stored: ResourceInfo | None) -> None:
         """Store ``data`` at ``path`` with this server's lock id; 423 naming the holder (and
-        nothing written) when someone else holds the file's lock."""
+        nothing written) when someone else holds the file's lock; 403 (nothing written)
+        below a share received read-only."""
+        self._refuse_read_only(path)
         cs3_path = self.cs3_path(path)
         mount = self.mounts.mount_of(cs3_path)
         try:
