@@ -547,10 +547,9 @@ async def test_every_write_below_a_read_only_share_is_refused_where_the_storage_
     text = {"type": "file", "format": "text", "content": "bob was here"}
     for path, model in ((mine, {"type": "directory"}), (f"{mine}/a.txt", text)):
         assert bob.request("PUT", f"api/contents/{path}", model)[0] == 201
-    place = quote("Shared with me")
-    status, listed = bob.request("GET", f"api/contents/{place}")
-    assert status == 200 and project in [e["name"] for e in listed["content"]], listed
-    shared, api_shared = f"{place}/{project}", f"Shared with me/{project}"
+    shared, api_shared = f"{quote('Shared with me')}/{project}", f"Shared with me/{project}"
+    status, opened = bob.request("GET", f"api/contents/{shared}")
+    assert status == 200 and opened["writable"] is False, opened
     status, checkpoints = bob.request("GET", f"api/contents/{shared}/notes.txt/checkpoints")
     assert status == 200 and checkpoints, checkpoints
     version = checkpoints[0]["id"]
@@ -588,6 +587,9 @@ async def test_every_write_below_a_read_only_share_is_refused_where_the_storage_
         ),
         "merge a copy back": ("POST", "cs3lab/api/merge", {"copy": made["path"]}),
     }
+    # Nor does opening a file take its write lock (a marker in alice's folder, which would
+    # lock her out of her own file): 501 with the reason, as where cs3lab takes no lock.
+    lock = {"path": f"{api_shared}/notes.txt", "client": "bob-tab"}
     try:
         answers = {what: bob.request(*request) for what, request in refused.items()}
         wrong = {
@@ -596,6 +598,8 @@ async def test_every_write_below_a_read_only_share_is_refused_where_the_storage_
             if answer[0] != 403 or "read-only" not in str(answer[1])
         }
         assert not wrong, "; ".join(f"{w}: {a[0]}" for w, a in wrong.items())  # all at once
+        status, answer = bob.request("POST", "cs3lab/api/locks", lock)
+        assert status == 501 and "read-only" in answer["message"], answer
     finally:
         for path in (mine, made["path"]):
             bob.request("DELETE", f"api/contents/{quote(path)}")
