@@ -79,3 +79,47 @@ async def test_file_copy_fallback_checkpoints(jp_fetch, contents):
     assert [c["id"] for c in listed] == ["checkpoint"]
     await call(jp_fetch, "DELETE", checkpoint_parts("renamed.txt", "checkpoint"))
     assert await call(jp_fetch, "GET", checkpoint_parts("renamed.txt")) == []
+
+
+async def versions_call(jp_fetch, method: str, body=None, **params):
+    import json
+
+    kwargs = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    if params:
+        kwargs["params"] = params
+    response = await jp_fetch("cs3lab", "api", "versions", **kwargs)
+    return json.loads(response.body)
+
+
+async def test_versions_restore_checks_the_id_before_writing(jp_fetch, contents):
+    """The versions endpoint takes a version's id or its storage key (a raw key such as
+    decomposedfs's "<node>.REV.<time>"); an unknown or malformed id writes nothing."""
+    from tornado.httpclient import HTTPClientError
+
+    await api(jp_fetch, "PUT", "v.txt", text_model("one"))
+    await api(jp_fetch, "PUT", "v.txt", text_model("two"))
+    listed = await versions_call(jp_fetch, "GET", path="v.txt")
+    old = listed["versions"][0]  # "one"
+
+    async def unchanged_after(body, status: int) -> None:
+        before = await contents.files.stat(contents.home + "/v.txt")
+        count = len(await contents.files.list_versions(contents.home + "/v.txt"))
+        with pytest.raises(HTTPClientError) as info:
+            await versions_call(jp_fetch, "POST", body)
+        assert info.value.code == status, (body, info.value.response.body)
+        after = await contents.files.stat(contents.home + "/v.txt")
+        assert after.etag == before.etag, body
+        assert len(await contents.files.list_versions(contents.home + "/v.txt")) == count
+        assert (await api(jp_fetch, "GET", "v.txt"))["content"] == "two"
+
+    for unknown in ("no-such-version", f"{old['key']}x", "k_bm8tc3VjaA"):
+        await unchanged_after({"path": "v.txt", "id": unknown}, 404)
+    for malformed in (5, None, "", ["a"]):
+        await unchanged_after({"path": "v.txt", "id": malformed}, 400)
+
+    # The raw key restores that version (and keeps "two" as a version first).
+    restored = await versions_call(jp_fetch, "POST", {"path": "v.txt", "id": old["key"]})
+    assert restored["kept"]["id"]
+    assert (await api(jp_fetch, "GET", "v.txt"))["content"] == "one"

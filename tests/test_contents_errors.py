@@ -83,6 +83,23 @@ async def test_invalid_request_bodies_are_400(jp_fetch):
     assert (await api_error(jp_fetch, "GET", "a.txt"))[0] == 404
 
 
+async def test_a_chunk_that_is_not_a_chunk_number_is_400_and_writes_nothing(jp_fetch, contents):
+    await api(jp_fetch, "PUT", "kept.txt", text_model("kept"))
+    etag = (await contents.files.stat(contents.home + "/kept.txt")).etag
+    for chunk in ("x", "1", 1.5, True, 0):  # a number as a string is not one either
+        for path in ("kept.txt", "new.txt"):
+            body = {**text_model("chunk of something"), "chunk": chunk}
+            code, message = await api_error(jp_fetch, "PUT", path, body)
+            assert code == 400, (chunk, path, message)
+            assert "chunk" in message
+    assert not await contents.exists("new.txt")
+    assert (await api(jp_fetch, "GET", "kept.txt"))["content"] == "kept"
+    assert (await contents.files.stat(contents.home + "/kept.txt")).etag == etag
+    # Nothing was staged either: a last chunk alone stores just itself.
+    await api(jp_fetch, "PUT", "new.txt", {**text_model("whole"), "chunk": -1})
+    assert (await api(jp_fetch, "GET", "new.txt"))["content"] == "whole"
+
+
 async def test_unknown_model_type_is_400(contents):
     from tornado.web import HTTPError
 

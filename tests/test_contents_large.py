@@ -67,6 +67,40 @@ async def test_chunks_out_of_order_are_refused_and_write_nothing(jp_fetch, conte
     assert not await contents.exists("parts.txt")
 
 
+def chunk_body(number: int, data: bytes) -> dict:
+    return {
+        "type": "file",
+        "format": "base64",
+        "chunk": number,
+        "content": base64.b64encode(data).decode(),
+    }
+
+
+async def test_chunked_uploads_in_progress_are_bounded_together(jp_fetch, contents):
+    """A user's uploads in progress hold at most max_staged_upload_bytes together: the one
+    that would pass it is stopped (413 saying how much is allowed) and dropped, the others
+    go on."""
+    from helpers import api_error
+
+    contents.max_staged_upload_bytes = 3 * CHUNK
+    a, b = os.urandom(2 * CHUNK), os.urandom(2 * CHUNK)
+    await api(jp_fetch, "PUT", "a.bin", chunk_body(1, a[:CHUNK]))
+    await api(jp_fetch, "PUT", "b.bin", chunk_body(1, b[:CHUNK]))
+    await api(jp_fetch, "PUT", "a.bin", chunk_body(2, a[CHUNK : CHUNK + CHUNK // 2]))
+    code, message = await api_error(jp_fetch, "PUT", "b.bin", chunk_body(2, b[CHUNK:]))
+    assert code == 413, message
+    assert "3.1 MB together" in message and "nothing of it was kept" in message
+    # b's staged chunks are gone: its upload has to start again; a's goes on.
+    code, message = await api_error(jp_fetch, "PUT", "b.bin", chunk_body(-1, b[CHUNK:]))
+    assert code == 400 and "was stopped" in message
+    model = await api(jp_fetch, "PUT", "a.bin", chunk_body(-1, a[CHUNK + CHUNK // 2 :]))
+    assert model["size"] == len(a)
+    assert not await contents.exists("b.bin")
+    got = await api(jp_fetch, "GET", "a.bin", format="base64")
+    assert base64.b64decode(got["content"]) == a
+    assert contents._stager.staged_total() == 0
+
+
 @pytest.mark.slow
 async def test_listing_of_2000_entries(jp_fetch, contents):
     folder = contents.home + "/many"

@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -506,3 +507,103 @@ async def test_received_share_declined_then_accepted_again_opens_in_shared_with_
         assert (project in names) == (state == "accepted"), (state, status, listed)
     code, _ = await call(jp_fetch, "DELETE", "shares", share["id"])
     assert code == 204
+
+
+# -- read-only shares where the storage does not enforce them (site A) ---------------------
+
+
+async def owner_state(contents, folder: str) -> dict[str, tuple[str, int]]:
+    """What the owner has in ``folder``: every entry (hidden ones too: lock markers,
+    checkpoint copies) with its etag, and how many versions each file keeps."""
+    root = f"{contents.home}/{folder}"
+    seen: dict[str, tuple[str, int]] = {}
+    level = [""]
+    while level:
+        rel = level.pop()
+        for entry in await contents.files.list(f"{root}/{rel}" if rel else root):
+            name = entry.path.rstrip("/").rsplit("/", 1)[-1]
+            child = f"{rel}/{name}" if rel else name
+            if entry.type == res.RESOURCE_TYPE_CONTAINER:
+                level.append(child)
+                seen[child] = ("folder", 0)
+            else:
+                versions = await contents.files.list_versions(f"{root}/{child}")
+                seen[child] = (entry.etag, len(versions))
+    return seen
+
+
+async def test_every_write_below_a_read_only_share_is_refused_where_the_storage_allows_it(
+    jp_fetch, contents, project, site, home, bob
+):
+    """Alice shares a folder with bob as viewer on site A, whose storage would let him write
+    into it. Each way bob's JupyterLab can write there is refused by cs3lab (403), and
+    alice's files are as they were: no content, no version, no entry more or less."""
+    sync_mkdir(site, "alice", f"{home}/{project}/sub")
+    sync_upload(site, "alice", f"{home}/{project}/notes.txt", b"original, v2")  # a version
+    share = await share_with_bob(jp_fetch, project, "viewer")
+    before = await owner_state(contents, project)
+
+    mine = f"mine-{project}"  # bob's own folder and file, to copy and move into the share
+    text = {"type": "file", "format": "text", "content": "bob was here"}
+    for path, model in ((mine, {"type": "directory"}), (f"{mine}/a.txt", text)):
+        assert bob.request("PUT", f"api/contents/{path}", model)[0] == 201
+    shared, api_shared = f"{quote('Shared with me')}/{project}", f"Shared with me/{project}"
+    status, opened = bob.request("GET", f"api/contents/{shared}")
+    assert status == 200 and opened["writable"] is False, opened
+    status, checkpoints = bob.request("GET", f"api/contents/{shared}/notes.txt/checkpoints")
+    assert status == 200 and checkpoints, checkpoints
+    version = checkpoints[0]["id"]
+    status, made = bob.request("POST", "cs3lab/api/copies", {"path": f"{api_shared}/notes.txt"})
+    assert status == 201, made  # a copy of bob's own: reading is allowed
+    status, _ = bob.request("PUT", f"api/contents/{quote(made['path'])}", text)
+    assert status == 200
+
+    contents_api = f"api/contents/{shared}"
+    refused = {
+        "save over a file": ("PUT", f"{contents_api}/notes.txt", text),
+        "new file": ("PUT", f"{contents_api}/new.txt", text),
+        "new folder": ("PUT", f"{contents_api}/newdir", {"type": "directory"}),
+        "new untitled": ("POST", contents_api, {"type": "file"}),
+        "chunked upload": ("PUT", f"{contents_api}/big.bin", {**text, "chunk": 1}),
+        "copy a file in": ("POST", contents_api, {"copy_from": f"{mine}/a.txt"}),
+        "copy a folder in": ("POST", contents_api, {"copy_from": mine}),
+        "copy a folder inside": ("POST", contents_api, {"copy_from": f"{api_shared}/sub"}),
+        "rename inside": ("PATCH", f"{contents_api}/notes.txt", {"path": f"{api_shared}/n.txt"}),
+        "move in": ("PATCH", f"api/contents/{mine}/a.txt", {"path": f"{api_shared}/a.txt"}),
+        "move out": ("PATCH", f"{contents_api}/notes.txt", {"path": f"{mine}/n.txt"}),
+        "delete a file": ("DELETE", f"{contents_api}/notes.txt", None),
+        "delete a folder": ("DELETE", f"{contents_api}/sub", None),
+        "create a checkpoint": ("POST", f"{contents_api}/notes.txt/checkpoints", {}),
+        "restore a checkpoint": ("POST", f"{contents_api}/notes.txt/checkpoints/{version}", {}),
+        "restore a version": (
+            "POST",
+            "cs3lab/api/versions",
+            {"path": f"{api_shared}/notes.txt", "id": version},
+        ),
+        "copy into it": (
+            "POST",
+            "cs3lab/api/copies",
+            {"path": f"{mine}/a.txt", "destination": f"{api_shared}/copy.txt"},
+        ),
+        "merge a copy back": ("POST", "cs3lab/api/merge", {"copy": made["path"]}),
+    }
+    # Nor does opening a file take its write lock (a marker in alice's folder, which would
+    # lock her out of her own file): 501 with the reason, as where cs3lab takes no lock.
+    lock = {"path": f"{api_shared}/notes.txt", "client": "bob-tab"}
+    try:
+        answers = {what: bob.request(*request) for what, request in refused.items()}
+        wrong = {
+            what: answer
+            for what, answer in answers.items()
+            if answer[0] != 403 or "read-only" not in str(answer[1])
+        }
+        assert not wrong, "; ".join(f"{w}: {a[0]}" for w, a in wrong.items())  # all at once
+        status, answer = bob.request("POST", "cs3lab/api/locks", lock)
+        assert status == 501 and "read-only" in answer["message"], answer
+    finally:
+        for path in (mine, made["path"]):
+            bob.request("DELETE", f"api/contents/{quote(path)}")
+        await call(jp_fetch, "DELETE", "shares", share["id"])
+
+    assert await owner_state(contents, project) == before
+    assert (await api(jp_fetch, "GET", f"{project}/notes.txt"))["content"] == "original, v2"

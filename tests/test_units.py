@@ -19,10 +19,11 @@ from cs3.rpc.v1beta1 import code_pb2
 from tornado.web import HTTPError
 
 from cs3lab.contents_manager.paths import clean_api_path, is_hidden_path, to_api, to_cs3
-from cs3lab.contents_manager.uploads import ChunkStager
+from cs3lab.contents_manager.uploads import ChunkStager, check_chunk
 from cs3lab.cs3 import errors
 from cs3lab.cs3.auth import SecretSource, Token, TokenKeeper, token_expiry
 from cs3lab.cs3.transfer import DataTransfer, TransferSecurity, insecure_endpoint_problem
+from cs3lab.fs.spool import spool_chunks
 
 
 @pytest.mark.parametrize(
@@ -151,18 +152,94 @@ def test_unknown_auth_mode_is_refused():
         TokenKeeper("kerberos", "alice", SecretSource(env="X"), None)
 
 
+async def staged(stager: ChunkStager, path: str, chunk: int, data: bytes) -> bytes | None:
+    """What ``stager.add`` returns, the content of a returned spool read out (and closed)."""
+    whole = await stager.add(path, chunk, data)
+    if whole is None or isinstance(whole, bytes):
+        return whole
+    with whole:
+        return b"".join([bytes(c) async for c in spool_chunks(whole, 3)])
+
+
 def test_chunk_stager_assembles_in_order_and_refuses_gaps():
-    stager = ChunkStager(max_bytes=100)
-    assert stager.add("f", 1, b"ab") is None
-    assert stager.add("f", 2, b"cd") is None
-    assert stager.add("f", -1, b"e") == b"abcde"
-    assert stager.add("g", -1, b"whole") == b"whole"
-    stager.add("h", 1, b"x")
-    with pytest.raises(HTTPError):
-        stager.add("h", 3, b"z")
+    async def scenario():
+        stager = ChunkStager(max_bytes=100, max_total_bytes=1000)
+        assert await staged(stager, "f", 1, b"ab") is None
+        assert await staged(stager, "f", 2, b"cd") is None
+        assert await staged(stager, "f", -1, b"e") == b"abcde"
+        assert await staged(stager, "g", -1, b"whole") == b"whole"
+        await stager.add("h", 1, b"x")
+        with pytest.raises(HTTPError):
+            await stager.add("h", 3, b"z")
+        with pytest.raises(HTTPError) as info:
+            await stager.add("big", 1, b"x" * 101)
+        assert info.value.status_code == 413
+        assert stager.staged_total() == 0  # what was refused is not kept
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("chunk", ["x", "1", 1.5, 1.0, True, False, 0, -2, [1], {"n": 1}])
+def test_a_chunk_that_is_not_a_chunk_number_is_400(chunk):
     with pytest.raises(HTTPError) as info:
-        stager.add("big", 1, b"x" * 101)
-    assert info.value.status_code == 413
+        check_chunk(chunk)
+    assert info.value.status_code == 400 and "chunk" in info.value.log_message
+
+
+def test_chunk_numbers_pass():
+    assert [check_chunk(c) for c in (None, 1, 2, 70, -1)] == [None, 1, 2, 70, -1]
+
+
+def test_chunked_uploads_are_bounded_together_and_a_refused_one_is_dropped():
+    async def scenario():
+        stager = ChunkStager(max_bytes=100, max_total_bytes=150)
+        await stager.add("a", 1, b"a" * 80)
+        with pytest.raises(HTTPError) as info:
+            await stager.add("b", 1, b"b" * 80)  # 160 together: past 150
+        assert info.value.status_code == 413
+        assert "150 bytes together" in info.value.log_message
+        assert stager.staged_total() == 80  # only a's
+        for later in (2, -1):  # b's upload was dropped: it starts again or not at all
+            with pytest.raises(HTTPError) as info:
+                await stager.add("b", later, b"b")
+            assert info.value.status_code == 400
+            assert "was stopped" in info.value.log_message
+        assert await staged(stager, "a", -1, b"a" * 20) == b"a" * 100
+        assert await staged(stager, "b", 1, b"b" * 80) is None  # room again
+
+    asyncio.run(scenario())
+
+
+def test_the_last_chunk_hands_over_the_staged_bytes_without_a_copy():
+    """A 32 MiB upload in 1 MiB chunks: the last chunk and the upload's reading of the
+    staged bytes allocate no copy of the whole (tracemalloc sees the heap; the spool's pages
+    are memory maps, counted by its budget)."""
+    import tracemalloc
+
+    from cs3lab.fs.spool import MIB, MemoryBudget
+
+    async def scenario():
+        budget = MemoryBudget(64 * MIB)
+        stager = ChunkStager(max_bytes=64 * MIB, max_total_bytes=64 * MIB, budget=budget)
+        chunk = os.urandom(MIB)
+        for number in range(1, 32):
+            await stager.add("big.bin", number, chunk)
+        tracemalloc.start()
+        try:
+            whole = await stager.add("big.bin", -1, chunk)
+            sent = 0
+            async for part in spool_chunks(whole, 4 * MIB):  # as the upload reads it
+                sent += len(part)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert sent == 32 * MIB
+        assert peak < 2 * MIB, f"{peak} bytes allocated for the last chunk"
+        assert budget.peak <= 32 * MIB + MIB  # the staged bytes held once
+        whole.close()
+        assert budget.used == 0
+
+    asyncio.run(scenario())
 
 
 # -- spools (cs3lab.fs.spool) ------------------------------------------------------------------

@@ -99,9 +99,16 @@ class CS3Checkpoints(AsyncCheckpoints):
 
     # -- the Checkpoints API ----------------------------------------------------------------
 
+    async def _refuse_read_only(self, path: str) -> None:
+        """403 below a share received read-only: a checkpoint made, restored or deleted
+        there is a write into someone else's folder, also where the storage would allow it."""
+        await self.manager.mounts.ensure(path)
+        self.manager._refuse_read_only(path)
+
     async def create_checkpoint(self, contents_mgr, path):
         path = clean_api_path(path)
         with self.manager.errors():
+            await self._refuse_read_only(path)
             mode = await self._mode(path)
             if mode == "none":
                 raise self._no_checkpoints(path)
@@ -129,6 +136,7 @@ class CS3Checkpoints(AsyncCheckpoints):
     async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         path = clean_api_path(path)
         with self.manager.errors():
+            await self._refuse_read_only(path)
             mode = await self._mode(path)
             if mode == "none":
                 raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
@@ -146,6 +154,7 @@ class CS3Checkpoints(AsyncCheckpoints):
     async def delete_checkpoint(self, checkpoint_id, path):
         path = clean_api_path(path)
         with self.manager.errors():
+            await self._refuse_read_only(path)
             if await self._mode(path) == "files":
                 return await self._delete_copy(checkpoint_id, path)
         raise HTTPError(

@@ -163,6 +163,7 @@ async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str 
     if target == source or target.startswith(source + "/"):
         raise HTTPError(400, f"Cannot copy {source} into itself")
     manager._refuse_in_place(target)
+    manager._refuse_read_only(target)
     with manager.errors():
         src, dst = manager.cs3_path(source), manager.cs3_path(target)
         plan = await plan_folder(manager, src)

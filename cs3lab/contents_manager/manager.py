@@ -12,19 +12,24 @@ from typing import Any
 import nbformat
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, Integer, Unicode, default
+from traitlets import Bool, Enum, Integer, Unicode, default, observe
 
 from ..config import CS3Connection
 from ..cs3 import Files
 from ..cs3.errors import Conflict, CS3Error, InsufficientStorage, Locked, NotFound, ServerError
 from ..cs3.files import ResourceInfo
+from ..fs.spool import Spool, spool_chunks
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models, spaces
 from .errors import as_http_errors, http_error
 from .folder_copy import copy_folder
-from .mounts import MountTable, Resolved
+from .mounts import MountTable, Resolved, read_only_error
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
-from .uploads import ChunkStager, no_room_message
+from .uploads import ChunkStager, check_chunk, no_room_message
+
+# What a write stores: the bytes, or (a chunked upload's) the spool holding them.
+Content = bytes | Spool
+SPOOL_UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 class CS3ContentsManager(AsyncContentsManager):
@@ -32,6 +37,11 @@ class CS3ContentsManager(AsyncContentsManager):
 
     max_upload_bytes = Integer(
         4 * 1024**3, help="Largest file accepted through JupyterLab's chunked upload"
+    ).tag(config=True)
+    max_staged_upload_bytes = Integer(
+        help="The bytes all chunked uploads in progress may hold together (staged in memory "
+        "within the spool budget, CS3LAB_SPOOL_MEMORY_MB, else in temporary files) until "
+        "their last chunk is stored. Default: twice max_upload_bytes."
     ).tag(config=True)
     root_dir = Unicode("/", help="Unused: the root is CS3Connection.home").tag(config=True)
     delete_to_trash = Bool(
@@ -66,6 +76,16 @@ class CS3ContentsManager(AsyncContentsManager):
         "Federated shares, where the user has any). Off: they stay reachable by path only.",
     ).tag(config=True)
 
+    @default("max_staged_upload_bytes")
+    def _max_staged_upload_bytes_default(self) -> int:
+        return 2 * self.max_upload_bytes
+
+    @observe("max_upload_bytes", "max_staged_upload_bytes")
+    def _upload_limits_changed(self, change) -> None:
+        if hasattr(self, "_stager"):
+            self._stager.max_bytes = self.max_upload_bytes
+            self._stager.max_total_bytes = self.max_staged_upload_bytes
+
     @default("delete_to_trash")
     def _delete_to_trash_default(self) -> bool:
         return self.connection.auth_mode != "publiclink"
@@ -81,7 +101,7 @@ class CS3ContentsManager(AsyncContentsManager):
         self.connection = CS3Connection(parent=self, log=self.log)
         self._files: Files | None = None
         self._locks: LockService | None = None
-        self._stager = ChunkStager(self.max_upload_bytes)
+        self._stager = ChunkStager(self.max_upload_bytes, self.max_staged_upload_bytes)
         # Places beside the home (project spaces, federated shares): see mounts.py.
         self.mounts = MountTable()
         if self.spaces_folder:
@@ -151,14 +171,11 @@ class CS3ContentsManager(AsyncContentsManager):
 
     def _refuse_read_only(self, path: str) -> None:
         """403 below a share received read-only, also where the storage would not refuse
-        it (Reva v3's local driver enforces no share permissions)."""
+        it (Reva v3's local driver enforces no share permissions): every write path of the
+        contents manager and its checkpoints asks this first."""
         mount = self._read_only_mount(path)
         if mount is not None:
-            raise HTTPError(
-                403,
-                f"Permission denied: {mount.name} is shared with you read-only. Nothing was "
-                "written: make a copy to change it.",
-            )
+            raise http_error(read_only_error(mount), self.home)
 
     def _refuse_in_place(self, path: str) -> None:
         """403 for a new file or folder right in a place (only its mounts are there)."""
@@ -362,7 +379,7 @@ class CS3ContentsManager(AsyncContentsManager):
         path = clean_api_path(path)
         if not path:
             raise HTTPError(400, "Cannot save to the root folder itself")
-        chunk = model.get("chunk")
+        chunk = check_chunk(model.get("chunk"))
         if chunk is None or chunk == 1:
             self.run_pre_save_hooks(model=model, path=path)
         if "type" not in model:
@@ -375,6 +392,7 @@ class CS3ContentsManager(AsyncContentsManager):
         with self.errors():
             await self.mounts.ensure(path)
             self._refuse_in_place(path)
+            self._refuse_read_only(path)  # before a chunk is staged
             if model["type"] == "directory":
                 await self._save_directory(path)
             else:
@@ -385,12 +403,20 @@ class CS3ContentsManager(AsyncContentsManager):
                 else:
                     raise HTTPError(400, f"Unhandled contents type: {model['type']}")
                 if chunk is not None:
-                    room = await self._room(path) if int(chunk) == 1 else None
-                    whole = self._stager.add(path, int(chunk), data, room)
+                    room = await self._room(path) if chunk == 1 else None
+                    whole = await self._stager.add(path, chunk, data, room)
                     if whole is None:
                         return self._staging_model(path)
                     data = whole
-                await self._write(path, data, model)
+                try:
+                    await self._write(path, data, model)
+                except BaseException:
+                    if isinstance(data, Spool):  # a resent last chunk is not the whole file
+                        self._stager.stop(path)
+                    raise
+                finally:
+                    if isinstance(data, Spool):
+                        data.close()
             saved = await self.get(path, content=False)
         if message:
             saved["message"] = message
@@ -421,16 +447,14 @@ class CS3ContentsManager(AsyncContentsManager):
         )
 
     async def _save_directory(self, path: str) -> None:
-        self._refuse_read_only(path)
         info = await self._stat(path)
         if info is None:
             await self.files.mkdir(self.cs3_path(path))
         elif not models.is_dir(info):
             raise HTTPError(400, f"Not a directory: {path}")
 
-    async def _write(self, path: str, data: bytes, model: dict) -> None:
+    async def _write(self, path: str, data: Content, model: dict) -> None:
         """Upload ``data`` unless that would overwrite a newer version or a read-only file."""
-        self._refuse_read_only(path)
         stored = await self._stat(path)
         if stored is not None:
             if models.is_dir(stored):
@@ -444,9 +468,11 @@ class CS3ContentsManager(AsyncContentsManager):
                 raise HTTPError(404, f"No such directory: {parent}")
         await self.upload_as_holder(path, data, stored)
 
-    async def upload_as_holder(self, path: str, data: bytes, stored: ResourceInfo | None) -> None:
+    async def upload_as_holder(self, path: str, data: Content, stored: ResourceInfo | None) -> None:
         """Store ``data`` at ``path`` with this server's lock id; 423 naming the holder (and
-        nothing written) when someone else holds the file's lock."""
+        nothing written) when someone else holds the file's lock; 403 (nothing written)
+        below a share received read-only."""
+        self._refuse_read_only(path)
         cs3_path = self.cs3_path(path)
         mount = self.mounts.mount_of(cs3_path)
         try:
@@ -459,15 +485,15 @@ class CS3ContentsManager(AsyncContentsManager):
             if isinstance(err, InsufficientStorage):
                 room = await self._room(path)
                 if room is not None:
-                    raise HTTPError(507, no_room_message(path, len(data), room)) from None
+                    raise HTTPError(507, no_room_message(path, _size(data), room)) from None
             raise
 
     async def _upload_with_lock(
-        self, cs3_path: str, data: bytes, stored: ResourceInfo | None
+        self, cs3_path: str, data: Content, stored: ResourceInfo | None
     ) -> None:
         lock_id = await self.locks.write_lock_id(cs3_path, stored)
         try:
-            await self.files.upload(cs3_path, data, lock_id, stored)
+            await self._upload(cs3_path, data, lock_id, stored)
         except (ServerError, Conflict):
             if not lock_id:
                 raise
@@ -478,7 +504,16 @@ class CS3ContentsManager(AsyncContentsManager):
             fresh = await self.locks.write_lock_id(cs3_path, now)
             if fresh == lock_id:
                 raise
-            await self.files.upload(cs3_path, data, fresh, now)
+            await self._upload(cs3_path, data, fresh, now)
+
+    async def _upload(
+        self, cs3_path: str, data: Content, lock_id: str, stored: ResourceInfo | None
+    ) -> None:
+        if isinstance(data, Spool):  # streamed from the spool itself, never joined
+            chunks = spool_chunks(data, SPOOL_UPLOAD_CHUNK_BYTES)
+            await self.files.upload_stream(cs3_path, data.size, chunks, lock_id, stored)
+        else:
+            await self.files.upload(cs3_path, data, lock_id, stored)
 
     async def _room(self, path: str) -> int | None:
         """The bytes the quota leaves where ``path`` would be stored (None: no quota, or the
@@ -566,6 +601,10 @@ class CS3ContentsManager(AsyncContentsManager):
             return path
         parent, _ = split(clean_api_path(path))
         return parent
+
+
+def _size(data: Content) -> int:
+    return data.size if isinstance(data, Spool) else len(data)
 
 
 def _refuse_stale(path: str, stored: ResourceInfo, model: dict) -> None:

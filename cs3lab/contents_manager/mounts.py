@@ -95,6 +95,19 @@ def unique_names(mounts: list[Mount], qualifier: Callable[[Mount], str]) -> list
     return out
 
 
+def read_only_error(mount: Mount) -> PermissionDenied:
+    """The refusal of a write below ``mount``, a share received read-only."""
+    return PermissionDenied(
+        f"Permission denied: {mount.name} is shared with you read-only. Nothing was "
+        "written: make a copy to change it."
+    )
+
+
+def _below(cs3_path: str, root: str) -> bool:
+    root = root.rstrip("/")
+    return cs3_path == root or cs3_path.startswith(root + "/")
+
+
 def _renamed(mount: Mount, name: str) -> Mount:
     return replace(mount, name=name)
 
@@ -189,8 +202,7 @@ class MountTable:
     def _containing(self, cs3_path: str) -> tuple[Place, Mount] | None:
         for place in self._places.values():
             for mount in (place.mounts or {}).values():
-                root = mount.cs3_path.rstrip("/")
-                if cs3_path == root or cs3_path.startswith(root + "/"):
+                if _below(cs3_path, mount.cs3_path):
                     return place, mount
         return None
 
@@ -206,9 +218,40 @@ class MountTable:
         found = self._containing(cs3_path)
         return found[1] if found else None
 
+    def read_only_mount(self, cs3_path: str) -> Mount | None:
+        """The share received read-only that a CS3 path is below, where only such shares
+        reach it (None: the path is the user's own, or some mount lets them write it)."""
+        reaching = [
+            mount
+            for place in self._places.values()
+            for mount in (place.mounts or {}).values()
+            if _below(cs3_path, mount.cs3_path)
+        ]
+        if reaching and not any(mount.writable for mount in reaching):
+            return reaching[0]
+        return None
+
+    def refuse_read_only(self, cs3_path: str) -> None:
+        """PermissionDenied (nothing written) for a CS3 path below a share received
+        read-only, also where the storage would not refuse the write itself (Reva v3's local
+        driver enforces no share permissions). The services that write by CS3 path ask this
+        first; the contents manager asks by API path."""
+        mount = self.read_only_mount(cs3_path)
+        if mount is not None:
+            raise read_only_error(mount)
+
     def unlockable(self, cs3_path: str) -> str | None:
-        """Why cs3lab takes no write lock on ``cs3_path`` (a mount that is not lockable: a
-        file another site shares), or None; a LockService's ``unlockable``."""
+        """Why cs3lab takes no write lock on ``cs3_path`` (a file of a share received
+        read-only: a lock marker would be a write into its owner's folder, and would lock
+        the owner out; a mount that is not lockable: a file another site shares), or None;
+        a LockService's ``unlockable``."""
+        read_only = self.read_only_mount(cs3_path)
+        if read_only is not None:
+            return (
+                f"{posixpath.basename(cs3_path)} is shared with you read-only "
+                f"({read_only.name}): you can read it but not edit it, so cs3lab takes no "
+                "write lock on it. Make a copy to change it."
+            )
         mount = self.mount_of(cs3_path)
         if mount is None or mount.lockable:
             return None

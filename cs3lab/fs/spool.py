@@ -12,12 +12,13 @@ crash.
 
 from __future__ import annotations
 
+import asyncio
 import mmap
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import IO, Any, TypeVar
 
 MEMORY_ENV = "CS3LAB_SPOOL_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
@@ -36,6 +37,7 @@ _HUGE = getattr(mmap, "MADV_HUGEPAGE", None)
 # a page fault per 4 KiB.)
 _SMALL_MAP = _MAP | getattr(mmap, "MAP_POPULATE", 0)
 _LARGE_MAP = _MAP if _HUGE is not None else _SMALL_MAP
+T = TypeVar("T")
 
 
 def page_bytes(index: int) -> int:
@@ -265,3 +267,22 @@ class Spool:
         self._file.flush()
         self._budget.give(self._held())
         self._pages = None
+
+
+async def on_spool(spool: Spool, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``, a call on ``spool``: at once while it is in memory, off the event
+    loop once it is on disk."""
+    if spool.in_memory:
+        return call(*args)
+    return await asyncio.to_thread(call, *args)
+
+
+async def spool_chunks(spool: Spool, chunk_bytes: int) -> AsyncIterator[bytes | memoryview]:
+    """A whole spool's bytes for an upload, at most ``chunk_bytes`` at a time (views of its
+    pages while it is in memory, read off the event loop once it is on disk)."""
+    chunks = spool.chunks(chunk_bytes)
+    while True:
+        chunk = await on_spool(spool, next, chunks, b"")
+        if not chunk:
+            return
+        yield chunk

@@ -13,8 +13,8 @@ import asyncio
 import errno
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import IO, TYPE_CHECKING, Any
 
 from fsspec.asyn import sync
 from fsspec.spec import AbstractBufferedFile
@@ -23,7 +23,7 @@ from ..cs3.errors import CS3Error, PermissionDenied, Unauthenticated
 from ..cs3.files import Download, ResourceInfo
 from ..cs3.transfer import CHUNK_BYTES, RangeNotSatisfiable
 from .errors import os_error
-from .spool import Spool
+from .spool import Spool, on_spool, spool_chunks
 
 if TYPE_CHECKING:
     from .filesystem import CS3FileSystem
@@ -36,15 +36,6 @@ FILE_CHUNK_BYTES = 4 * CHUNK_BYTES
 # the reads, and what stays behind the latest read for reads out of order.
 STREAM_WINDOW_BYTES = 16 * CHUNK_BYTES
 STREAM_BEHIND_BYTES = 4 * CHUNK_BYTES
-T = TypeVar("T")
-
-
-async def on_spool(spool: Spool, call: Callable[..., T], *args: Any) -> T:
-    """``call(*args)``, a call on ``spool``: at once while it is in memory, off the event
-    loop once it is on disk."""
-    if spool.in_memory:
-        return call(*args)
-    return await asyncio.to_thread(call, *args)
 
 
 def file_sink(target: IO[bytes] | Spool):
@@ -59,12 +50,9 @@ async def file_chunks(source: IO[bytes] | Spool) -> AsyncIterator[bytes | memory
     """The bytes of ``source`` in chunks: the rest of an open local file, read off the event
     loop, or a whole spool (off the loop too when it is on disk)."""
     if isinstance(source, Spool):
-        chunks: Iterator[bytes | memoryview] = source.chunks(FILE_CHUNK_BYTES)
-        while True:
-            chunk = await on_spool(source, next, chunks, b"")
-            if not chunk:
-                return
+        async for chunk in spool_chunks(source, FILE_CHUNK_BYTES):
             yield chunk
+        return
     while True:
         chunk = await asyncio.to_thread(source.read, FILE_CHUNK_BYTES)
         if not chunk:

@@ -210,9 +210,11 @@ class VersionsHandler(_Base):
         version = self.required(body, "id")
         cm = self.contents_manager
         with self.cs3_errors():
-            await _version_key(self.service, self.cs3_path(api_path), version)
+            # The id (or the raw key) must name a listed version before anything is written;
+            # restored by its checkpoint id, which the keeping of the current content leaves.
+            key = await _version_key(self.service, self.cs3_path(api_path), version)
             kept = await cm.checkpoints.create_checkpoint(cm, api_path)
-            await cm.checkpoints.restore_checkpoint(cm, version, api_path)
+            await cm.checkpoints.restore_checkpoint(cm, route_safe_id(key), api_path)
         await self.answer(
             {
                 "path": api_path,

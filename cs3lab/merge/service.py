@@ -182,6 +182,7 @@ class MergeService:
     async def copy(self, source: str, destination: str | None = None) -> dict[str, Any]:
         info = await self._stat_file(source)
         target = destination or await self.default_copy_path(source)
+        self.contents.mounts.refuse_read_only(target)
         try:
             await self.files.stat(target)
         except NotFound:
@@ -543,6 +544,7 @@ class MergeService:
             self._originals.popitem(last=False)
 
     def _check_writable(self, original: ResourceInfo) -> None:
+        self.contents.mounts.refuse_read_only(original.path)  # also where storages allow it
         if original.HasField("permission_set") and not original.permission_set.initiate_file_upload:
             raise PermissionDenied(
                 f"You may read {original.path} but not write it, so you cannot merge into it: "
