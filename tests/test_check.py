@@ -214,7 +214,12 @@ def test_configuration_reference_is_up_to_date():
 
 def test_each_environment_variable_sets_its_option(monkeypatch):
     """The ``env`` tag of each CS3Connection option is the variable its default reads."""
-    samples = {"tls": ("1", True), "auth_mode": ("token", "token"), "home": ("/h/{username}",) * 2}
+    samples = {
+        "tls": ("1", True),
+        "allow_insecure_data_transfers": ("yes", True),
+        "auth_mode": ("token", "token"),
+        "home": ("/h/{username}",) * 2,
+    }
     tagged = {n: t.metadata.get("env", "") for n, t in CS3Connection.class_traits().items()}
     tagged = {n: env for n, env in tagged.items() if env}
     assert set(tagged) == {
@@ -222,6 +227,7 @@ def test_each_environment_variable_sets_its_option(monkeypatch):
         "site_name",
         "tls",
         "ca_file",
+        "allow_insecure_data_transfers",
         "auth_mode",
         "username",
         "secret_file",
