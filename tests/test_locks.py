@@ -775,3 +775,37 @@ async def test_cs3client_apps_see_a_cs3lab_lock_as_their_advisory_lock(
 
     await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab")
     assert advlock_of(client, token, resource) == ""
+
+
+@pytest.mark.sites("site-a")
+async def test_cs3labs_advisory_lock_follows_the_heartbeat_and_alone_is_no_lock(
+    jp_fetch, site, home
+):
+    from cs3client.cs3resource import Resource
+    from cs3client.file import LOCK_ATTR_KEY
+
+    await api(jp_fetch, "PUT", "notes.txt", text_model("original\n"))
+    path = f"{home}/notes.txt"
+    client, token = cs3client_as(site, "carol")
+    resource = Resource(abs_path=path)
+    async with locker(site, "bob", expiry=SHORT_EXPIRY) as bob:
+        await bob.acquire(path, "bob-tab")
+        first = client.file.get_lock(token, resource)
+        assert first["app_name"] == "cs3lab"
+        bob._sessions[path].refreshed -= SHORT_EXPIRY  # due for its refresh in the storage
+        await asyncio.sleep(1.1)  # expiries are whole seconds
+        await bob.refresh(path, "bob-tab")
+        again = client.file.get_lock(token, resource)
+        assert again["lock_id"] == first["lock_id"]
+        assert again["expiration"] > first["expiration"]
+    assert advlock_of(client, token, resource) == ""  # given back: removed
+
+    # One naming cs3lab with no marker behind it (a server that stopped) is no lock.
+    left = f"cs3lab!{again['lock_id']}!{int(time.time()) + 600}"
+    client.file.set_xattr(token, resource, LOCK_ATTR_KEY, left)
+    model = await api(jp_fetch, "GET", "notes.txt")
+    assert model["writable"] is True and model["lock"] is None
+    await api(jp_fetch, "PUT", "notes.txt", text_model("mine\n"))
+    await locks_api(jp_fetch, "POST", body={"path": "notes.txt", "client": "tab"})
+    assert client.file.get_lock(token, resource)["lock_id"] != again["lock_id"]
+    await locks_api(jp_fetch, "DELETE", path="notes.txt", client="tab")

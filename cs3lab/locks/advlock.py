@@ -46,7 +46,7 @@ def parse(raw: str, now: float | None = None) -> LockInfo | None:
         return None
     if app == APP_NAME or expires <= (time.time() if now is None else now):
         return None
-    holder = Holder("", "", display_name=app, app=app)
+    holder = Holder("", "", app=app)  # cs3client records no user: "someone ... in <app>"
     return LockInfo(f"{KEY}:{app}!{lock_id}", holder, None, expires, ADVISORY)
 
 
