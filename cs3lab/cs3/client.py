@@ -18,7 +18,7 @@ from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
 from cs3.identity.user.v1beta1 import resources_pb2 as user_res
 from cs3.rpc.v1beta1 import code_pb2
 
-from .auth import SecretSource, TokenKeeper
+from .auth import SecretSource, TokenKeeper, describe_refused_bearer
 from .errors import CS3Error, InvalidArgument, Unauthenticated, error_for_rpc, error_for_status
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,9 @@ class CS3Client:
         except grpc.aio.AioRpcError as err:
             raise error_for_rpc(err, what, self.address) from None
         code = response.status.code
+        if code in _SIGN_IN_REFUSED and auth_type == "bearer":
+            message = describe_refused_bearer(secret, self.address)
+            raise Unauthenticated(message, detail=response.status.message)
         if code in _SIGN_IN_REFUSED:
             raise Unauthenticated(
                 f"The CS3 site at {self.address} did not accept the credentials of "
