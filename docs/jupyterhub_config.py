@@ -99,9 +99,10 @@ async def _refresh_ahead_of_expiry(authenticator, user, auth_state):
 c.GenericOAuthenticator.refresh_user_hook = _refresh_ahead_of_expiry
 c.GenericOAuthenticator.auth_refresh_age = 5
 # A user's server may read her auth state (her tokens) through the Hub API with its own API
-# token: cs3lab's single-user side (cs3lab/cs3/hub_tokens.py) fetches the current access
-# token there when a third of its lifetime is left. A server token gets the scopes asked for
-# here that its user holds, so users hold that scope for themselves too.
+# token, at GET /hub/api/users/<name> (GET /hub/api/user never shows auth state): cs3lab's
+# single-user side (cs3lab/cs3/hub_tokens.py) fetches the current access token there when a
+# third of its lifetime is left. A server token gets the scopes asked for here that its user
+# holds, so users hold that scope for themselves too.
 c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["self", "admin:auth_state!user"]},
 ]

@@ -154,6 +154,39 @@ def test_sign_in_through_the_hub_and_work_in_the_cs3_home(hub, keycloak, site_ss
     assert keycloak.client_secret not in hub.log_file.read_text(errors="replace")
 
 
+ACCESS_TOKEN_SECONDS = 20  # the realm's access tokens in the next test (reva's: 20 s too)
+
+
+def test_a_session_outlives_its_access_tokens(hub, keycloak, site_sso):
+    """Access tokens of 20 s and reva tokens of 20 s: for a minute carol lists her home,
+    saves her notebook and refreshes her lock without signing in again. Her server renews
+    its reva token with the access token it got last from the Hub (cs3lab/cs3/hub_tokens.py),
+    which the Hub renewed with her refresh token (docs/jupyterhub_config.py)."""
+    with keycloak.token_lifespan(ACCESS_TOKEN_SECONDS):
+        carol = Browser(hub, "carol")
+        carol.sign_in(keycloak.password("carol"))
+        carol.start_server()
+        nb = f"long-{uuid.uuid4().hex[:6]}.ipynb"
+        status, saved = carol.api("PUT", f"api/contents/{nb}", notebook("v0"))
+        assert status in (200, 201), saved
+        lock = {"path": nb, "client": "carol-tab"}
+        status, held = carol.api("POST", "cs3lab/api/locks", lock)
+        assert status == 200 and held["mine"], held
+        started = time.monotonic()
+        version = 0
+        while time.monotonic() - started < 3 * ACCESS_TOKEN_SECONDS:
+            version += 1
+            status, home = carol.api("GET", "api/contents/")
+            assert status == 200 and nb in names(home), (version, status, home)
+            status, saved = carol.api("PUT", f"api/contents/{nb}", notebook(f"v{version}"))
+            assert status == 200, (version, status, saved)
+            status, held = carol.api("PUT", "cs3lab/api/locks", lock)
+            assert status == 200 and held["mine"], (version, status, held)
+            time.sleep(2)
+        status, model = carol.api("GET", f"api/contents/{nb}")
+        assert model["content"]["cells"][0]["source"] == f"v{version}"
+
+
 def test_a_server_asks_the_hub_when_a_third_of_the_lifetime_is_left():
     now = 1_000_000.0
     token = _jwt(iat=int(now), exp=int(now) + 300)

@@ -2,8 +2,9 @@
 
 The Hub keeps each user's tokens (auth state) and renews them with the refresh token
 (docs/jupyterhub_config.py); a running server does not get them pushed. :class:`HubTokens`
-asks the Hub for the current access token (``GET $JUPYTERHUB_API_URL/user`` with the server's
-own ``$JUPYTERHUB_API_TOKEN``, which needs the ``admin:auth_state!user`` scope) when less than
+asks the Hub for the current access token (``GET $JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER``
+with the server's own ``$JUPYTERHUB_API_TOKEN``, which needs the ``admin:auth_state!user``
+scope; ``GET .../user`` never shows auth state, whatever the scopes) when less than
 a third of the token's lifetime is left, and puts it where cs3lab's bearer secret is read
 from: the environment variable of :class:`~.auth.SecretSource`, read again at every renewal
 of the reva token. It runs as one task on the server's loop; nothing waits for it.
@@ -22,6 +23,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import jwt
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 API_URL_ENV = "JUPYTERHUB_API_URL"
 API_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+USER_ENV = "JUPYTERHUB_USER"
 # Ask the Hub for a new token when less than this part of its lifetime is left (the Hub's
 # configuration renews it when less than half is left), at the latest this close to expiry.
 RENEW_FRACTION = 1 / 3
@@ -68,6 +71,7 @@ class HubTokens:
 
     api_url: str
     api_token: str
+    user: str
     target_env: str
     sign_in_again: bool = False
     _task: asyncio.Task | None = None
@@ -77,14 +81,15 @@ class HubTokens:
         """The refresher of a server the Hub started (its API URL and token are in the
         environment), or None elsewhere."""
         url, token = os.environ.get(API_URL_ENV), os.environ.get(API_TOKEN_ENV)
-        if not url or not token:
+        user = os.environ.get(USER_ENV)
+        if not url or not token or not user:
             return None
-        return cls(url.rstrip("/"), token, target_env)
+        return cls(url.rstrip("/"), token, user, target_env)
 
     async def fetch(self) -> str:
         """The user's current access token from the Hub (which renews it if due)."""
         request = HTTPRequest(
-            f"{self.api_url}/user",
+            f"{self.api_url}/users/{quote(self.user, safe='')}",
             headers={"Authorization": f"token {self.api_token}"},
             request_timeout=10,
         )
