@@ -23,7 +23,7 @@ from cs3lab.cs3.hub_tokens import renew_in
 pytest.importorskip("jupyterhub", reason="the hub extra (pip install .[hub]) is not installed")
 pytest.importorskip("oauthenticator", reason="the hub extra (pip install .[hub]) is not installed")
 
-SERVER_READY_SECONDS = 90
+SERVER_READY_SECONDS = 150
 FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.S)
 
 

@@ -111,6 +111,9 @@ def start_hub(keycloak: Keycloak, site: Site) -> Hub:
         f"--JupyterHub.db_url=sqlite:///{workdir}/jupyterhub.sqlite",
         f"--JupyterHub.cookie_secret_file={workdir}/cookie_secret",
         f"--ConfigurableHTTPProxy.pid_file={workdir}/proxy.pid",
+        # A busy test machine: a server may take longer than the default 30 s to answer.
+        "--Spawner.http_timeout=120",
+        "--Spawner.start_timeout=120",
     ]
     log = open(workdir / "jupyterhub.log", "ab")
     try:
