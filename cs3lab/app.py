@@ -12,6 +12,7 @@ from .config import CS3Connection
 from .contents_manager import CS3ContentsManager
 from .contents_manager.folder_copy import register_schema as register_copy_events
 from .cs3.errors import CS3Error
+from .cs3.hub_tokens import HubTokens
 from .fs.kernels import CS3KernelManager, KernelAccess
 from .fs.mount import KernelMount
 from .locks.handlers import lock_handlers
@@ -81,7 +82,13 @@ class CS3LabApp(ExtensionApp):
                 kernels.cs3_access = self.kernel_access
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
-        """With the server's loop running: the kernels' token file, then the mount."""
+        """With the server's loop running: the Hub's fresh access tokens (a server the Hub
+        started, in bearer mode), the kernels' token file, then the mount."""
+        self.hub_tokens = None
+        if self.connection.auth_mode == "bearer" and not self.connection.secret_file:
+            self.hub_tokens = HubTokens.from_environment(self.connection.secret_env)
+            if self.hub_tokens is not None:
+                await self.hub_tokens.start()
         access = self.kernel_access
         if access is None:
             return
@@ -159,6 +166,8 @@ class CS3LabApp(ExtensionApp):
             self.handlers.extend(handlers)
 
     async def stop_extension(self) -> None:
+        if getattr(self, "hub_tokens", None) is not None:
+            await self.hub_tokens.stop()
         if self.mount is not None:
             await self.mount.stop()
             self.mount = None

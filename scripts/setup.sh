@@ -7,6 +7,12 @@
 #                            binary> and CS3LAB_REVAD_V2=<Reva v2 binary> (site_runner uses them)
 #   setup_fuse               install Debian's fuse3 and libfuse3-dev if missing (the kernels' FUSE
 #                            mount of the CS3 home; without them kernels use cs3:// only)
+#   setup_keycloak           fetch Keycloak (Maven Central's keycloak-quarkus-dist zip, with mvn)
+#                            once, unpack it into $CS3LAB_CACHE and start it once there, which
+#                            keeps its dev-mode build (tools/sites/keycloak_runner.py); needs
+#                            Java 21+ ($CS3LAB_KEYCLOAK_JAVA_HOME, default Temurin 25)
+#   setup_hub                install npm's configurable-http-proxy (JupyterHub's proxy) into
+#                            $CS3LAB_CACHE (tools/sites/hub_runner.py finds it there)
 #   setup_python EXTRAS      create .venv if missing, activate it, install cs3lab from this
 #                            checkout with the given extras (e.g. "test,dev") and check that
 #                            its prebuilt labextension is enabled
@@ -37,6 +43,28 @@ setup_fuse() {
 	fi
 	fusermount3 --version
 	[[ -e /dev/fuse ]] || echo "no /dev/fuse here: kernels will reach CS3 through cs3:// only"
+}
+
+setup_keycloak() {
+	step "Keycloak (cached distribution, for the single sign-on tests)"
+	if ! command -v mvn >/dev/null || ! command -v unzip >/dev/null; then
+		local sudo_=""
+		[[ $(id -u) == 0 ]] || sudo_="sudo"
+		$sudo_ apt-get update -qq
+		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven unzip >/dev/null
+	fi
+	python3 tools/sites/keycloak_runner.py
+}
+
+setup_hub() {
+	step "configurable-http-proxy (cached npm package, JupyterHub's proxy)"
+	local version=5.3.0
+	local prefix=$CS3LAB_CACHE/configurable-http-proxy-$version
+	if [[ ! -x $prefix/node_modules/.bin/configurable-http-proxy ]]; then
+		npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
+			"configurable-http-proxy@$version"
+	fi
+	"$prefix/node_modules/.bin/configurable-http-proxy" --version
 }
 
 setup_python() {

@@ -3,6 +3,7 @@
 #   bash scripts/test.sh            (extra arguments go to pytest, e.g. -k checkpoints)
 # It installs what it needs (Debian's chromium, fuse3 and libfuse3-dev, a venv with cs3lab and its test extras,
 # the UI test's npm packages), builds revad once into ~/.cache/cs3lab (tools/revad/build.sh),
+# fetches Keycloak and configurable-http-proxy into the same cache (the single sign-on tests),
 # lints, then runs pytest: unit tests, REST tests against a real revad, and the browser test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +21,11 @@ setup_fuse
 
 setup_revad
 
-setup_python "test,dev,mount"
+setup_keycloak
+
+setup_hub
+
+setup_python "test,dev,mount,hub"
 
 step "ui-tests npm packages"
 npm ci --prefix ui-tests --no-audit --no-fund --loglevel=error

@@ -75,6 +75,36 @@ def site_nq():
     yield from _running("site-n.json", max_quota=QUOTA_BYTES)
 
 
+@pytest.fixture(scope="session")
+def keycloak():
+    """Keycloak (tools/sites/keycloak_runner.py) with the realm of site-sso.json: its users
+    and its ``idp_only_users``, each with a random password, and the Hub's confidential
+    client. Started only by the tests that ask for it (about 30 s)."""
+    import keycloak_runner
+
+    desc = site_runner.load_description("site-sso.json")
+    users = site_runner.all_users(desc) + desc.get("idp_only_users", [])
+    running = keycloak_runner.start_keycloak(users, desc["realm"])
+    yield running
+    running.stop()
+
+
+# Reva tokens of site SSO live this long: a session renews them (with a fresh access token
+# from the realm) several times in a test (tests/test_hub.py).
+SSO_REVA_TOKEN_SECONDS = 20
+
+
+@pytest.fixture(scope="session")
+def site_sso(keycloak):
+    """Site SSO: site A's services with Reva's oidc auth manager for bearer tokens, which
+    accepts the access tokens of the ``keycloak`` realm (tools/sites/site-sso.json)."""
+    desc = site_runner.load_description("site-sso.json")
+    desc["template_values"] = {"oidc_issuer": keycloak.issuer}
+    running = site_runner.start_site(desc, token_expires=SSO_REVA_TOKEN_SECONDS)
+    yield running
+    running.stop()
+
+
 def pytest_generate_tests(metafunc):
     """``@pytest.mark.sites("site-a", "site-n")`` (on a test or a module) runs the test once
     per site; without it a test runs against site A."""

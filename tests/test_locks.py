@@ -673,3 +673,139 @@ async def test_stale_markers_can_be_cleared_but_never_a_live_lock(jp_fetch, site
         code, message = await locks_api_error(jp_fetch, "DELETE", "markers", path="nb.ipynb")
         assert code == 423 and "Bob Berger" in message
         assert (await holder.refresh(f"{home}/nb.ipynb", "bob-tab")).lock is not None
+
+
+# -- CERN's cs3client on a storage without native locks (its advisory lock) ---------------------
+
+
+def cs3client_as(site, username: str):
+    """CERN's cs3client signed in as ``username`` at the site's gateway (basic auth), told that
+    the storage has no locks (site-a's local driver answers lock calls with an internal error,
+    not "not implemented", so cs3client is configured to keep its advisory lock)."""
+    import configparser
+    import logging
+
+    from cs3client.auth import Auth
+    from cs3client.cs3client import CS3Client
+
+    config = configparser.ConfigParser()
+    config["cs3client"] = {
+        "host": site.gateway,
+        "auth_login_type": "basic",
+        "auth_client_id": username,
+        "lock_by_setting_attr": "True",
+        "lock_not_impl": "True",
+    }
+    client = CS3Client(config, "cs3client", logging.getLogger("cs3client"))
+    auth = Auth(client)
+    auth.set_client_secret(site.secret_file(username).read_text())
+    return client, auth.get_token()
+
+
+def advlock_of(client, token, resource) -> str:
+    """The raw cs3client.advlock of a file ("" when none)."""
+    info = client.file.stat(token, resource)
+    return info.arbitrary_metadata.metadata.get("cs3client.advlock", "")
+
+
+@pytest.mark.sites("site-a")
+async def test_a_cs3client_lock_makes_the_file_read_only_until_it_expires(jp_fetch, site, home):
+    from cs3client.cs3resource import Resource
+    from cs3client.file import LOCK_ATTR_KEY
+
+    await api(jp_fetch, "PUT", "notes.txt", text_model("original\n"))
+    client, token = cs3client_as(site, "bob")
+    resource = Resource(abs_path=f"{home}/notes.txt")
+    expiry = int(time.time()) + 4
+    # What cs3client's set_lock writes on such a storage. Its own set_lock is not used: with
+    # protobuf >= 5 (upb) a missing map key reads as "" instead of raising KeyError, so
+    # cs3client 1.7.1 believes the file locked already and writes nothing.
+    client.file.set_xattr(token, resource, LOCK_ATTR_KEY, f"cs3-jupyter!bob-1!{expiry}")
+    assert client.file.get_lock(token, resource)["app_name"] == "cs3-jupyter"
+
+    model = await api(jp_fetch, "GET", "notes.txt")
+    assert model["writable"] is False and model["lock"]["holder"]["app"] == "cs3-jupyter"
+    listing = await api(jp_fetch, "GET", "")
+    (entry,) = [m for m in listing["content"] if m["name"] == "notes.txt"]
+    assert entry["writable"] is False and entry["lock"]["holder"]["app"] == "cs3-jupyter"
+    code, message = await api_error(jp_fetch, "PUT", "notes.txt", text_model("mine\n"))
+    assert code == 423 and "cs3-jupyter" in message and "Nothing was written" in message
+    code, message = await locks_api_error(
+        jp_fetch, "POST", body={"path": "notes.txt", "client": "t", "takeover": True}
+    )
+    assert code == 423 and "cs3-jupyter" in message
+    assert await stored(site, home, "notes.txt") == b"original\n"
+
+    await asyncio.sleep(max(0.0, expiry - time.time()) + 0.2)  # the advisory lock expires
+    model = await api(jp_fetch, "GET", "notes.txt")
+    assert model["writable"] is True and model["lock"] is None
+    await api(jp_fetch, "PUT", "notes.txt", text_model("mine\n"))
+    assert await stored(site, home, "notes.txt") == b"mine\n"
+
+
+@pytest.mark.sites("site-a")
+async def test_cs3client_apps_see_a_cs3lab_lock_as_their_advisory_lock(
+    jp_fetch, jp_serverapp, site, home
+):
+    from cs3client.cs3resource import Resource
+    from cs3client.exceptions import FileLockedException
+
+    before = await api(jp_fetch, "PUT", "nb.ipynb", NB)
+    await locks_api(jp_fetch, "POST", body={"path": "nb.ipynb", "client": "tab"})
+    lock_id = jp_serverapp.contents_manager.locks._sessions[f"{home}/nb.ipynb"].lock_id
+    # Publishing the lock in the file's metadata does not make the file look changed.
+    model = await api(jp_fetch, "GET", "nb.ipynb", content="0")
+    assert model["last_modified"] == before["last_modified"]
+    client, token = cs3client_as(site, "bob")
+    resource = Resource(abs_path=f"{home}/nb.ipynb")
+
+    lock = client.file.get_lock(token, resource)
+    assert lock["app_name"] == "cs3lab" and lock["lock_id"].startswith("sha256:")
+    assert lock["expiration"] > time.time()
+    assert lock_id not in advlock_of(client, token, resource)
+    # cs3client's own lock attempts: set_lock leaves the file cs3lab's, refresh and unlock
+    # are refused as locked.
+    client.file.set_lock(token, resource, "cs3-jupyter", "bob-1")
+    assert client.file.get_lock(token, resource)["app_name"] == "cs3lab"
+    with pytest.raises(FileLockedException):
+        client.file.refresh_lock(token, resource, "cs3-jupyter", "bob-1")
+    with pytest.raises(FileLockedException):
+        client.file.unlock(token, resource, "cs3-jupyter", "bob-1")
+    await api(jp_fetch, "PUT", "nb.ipynb", NB)  # alice still saves: the marker is her lock
+
+    await locks_api(jp_fetch, "DELETE", path="nb.ipynb", client="tab")
+    assert advlock_of(client, token, resource) == ""
+
+
+@pytest.mark.sites("site-a")
+async def test_cs3labs_advisory_lock_follows_the_heartbeat_and_alone_is_no_lock(
+    jp_fetch, site, home
+):
+    from cs3client.cs3resource import Resource
+    from cs3client.file import LOCK_ATTR_KEY
+
+    await api(jp_fetch, "PUT", "notes.txt", text_model("original\n"))
+    path = f"{home}/notes.txt"
+    client, token = cs3client_as(site, "carol")
+    resource = Resource(abs_path=path)
+    async with locker(site, "bob", expiry=SHORT_EXPIRY) as bob:
+        await bob.acquire(path, "bob-tab")
+        first = client.file.get_lock(token, resource)
+        assert first["app_name"] == "cs3lab"
+        bob._sessions[path].refreshed -= SHORT_EXPIRY  # due for its refresh in the storage
+        await asyncio.sleep(1.1)  # expiries are whole seconds
+        await bob.refresh(path, "bob-tab")
+        again = client.file.get_lock(token, resource)
+        assert again["lock_id"] == first["lock_id"]
+        assert again["expiration"] > first["expiration"]
+    assert advlock_of(client, token, resource) == ""  # given back: removed
+
+    # One naming cs3lab with no marker behind it (a server that stopped) is no lock.
+    left = f"cs3lab!{again['lock_id']}!{int(time.time()) + 600}"
+    client.file.set_xattr(token, resource, LOCK_ATTR_KEY, left)
+    model = await api(jp_fetch, "GET", "notes.txt")
+    assert model["writable"] is True and model["lock"] is None
+    await api(jp_fetch, "PUT", "notes.txt", text_model("mine\n"))
+    await locks_api(jp_fetch, "POST", body={"path": "notes.txt", "client": "tab"})
+    assert client.file.get_lock(token, resource)["lock_id"] != again["lock_id"]
+    await locks_api(jp_fetch, "DELETE", path="notes.txt", client="tab")

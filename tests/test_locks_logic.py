@@ -242,3 +242,31 @@ def test_lock_json_never_carries_the_lock_id():
     text = json.dumps(lock.to_json())
     assert "secret" not in text and "lock_id" not in text
     assert lock.to_json()["holder"]["display_name"] == "Alice Anders"
+
+
+# -- cs3client's advisory lock (cs3client.advlock) ---------------------------------------------
+
+
+def test_an_advisory_lock_of_another_app_holds_until_its_expiry():
+    from cs3lab.locks import advlock
+
+    now = time.time()
+    lock = advlock.parse(f"cs3-jupyter!session!7!{int(now) + 60}", now)
+    assert lock is not None and lock.holder.app == "cs3-jupyter"
+    assert lock.backend == advlock.ADVISORY and lock.expires == int(now) + 60
+    assert advlock.parse(f"cs3-jupyter!session!{int(now) - 1}", now) is None  # expired
+    # cs3lab's own (the marker is the lock; one left behind by a stopped server is nothing)
+    assert advlock.parse(f"cs3lab!sha256:ab!{int(now) + 60}", now) is None
+    for bad in ("", "cs3-jupyter", "cs3-jupyter!x", "!x!99999999999", "a!b!soon", "a!b!nan"):
+        assert advlock.parse(bad, now) is None
+
+
+def test_cs3labs_advisory_lock_carries_the_digest_never_the_lock_id():
+    from cs3lab.locks import advlock
+
+    secret = new_lock_id("site-a", 1.0)
+    lock = LockInfo(secret, Holder("idp", "alice-id"), 1.0, 1234.5, MARKER)
+    value = advlock.encode(lock)
+    assert value == f"cs3lab!{lock_digest(secret)}!1234" and secret not in value
+    app, digest, expiry = value.split("!")  # as cs3client's get_lock reads it
+    assert (app, digest, int(expiry)) == ("cs3lab", lock_digest(secret), 1234)

@@ -103,6 +103,26 @@ def token_expiry(token: str) -> float | None:
     return float(exp) if isinstance(exp, int | float) else None
 
 
+def describe_refused_bearer(token: str, site: str) -> str:
+    """Why a site may have refused an OIDC token, for the user (Reva answers every refusal of
+    its oidc auth manager with the same "error authenticating user"): read from the token's
+    own claims, unverified, never quoting the token."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return f"The CS3 site at {site} did not accept the sign-in token: it is not a JWT"
+    name = claims.get("preferred_username") or claims.get("sub") or "its holder"
+    issuer = claims.get("iss") or "an unnamed issuer"
+    exp = claims.get("exp")
+    if isinstance(exp, int | float) and exp <= time.time():
+        when = time.strftime("%H:%M:%S UTC", time.gmtime(exp))
+        return f"Your sign-in token for {name} expired at {when}: sign in again"
+    return (
+        f"The CS3 site at {site} did not accept the sign-in token of {name} from {issuer}: "
+        f"the site does not trust that issuer, or has no account for {name}"
+    )
+
+
 # (auth type, client id, client secret) -> reva token
 Exchange = Callable[[str, str, str], Awaitable[str]]
 

@@ -18,7 +18,7 @@ from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
 from cs3.identity.user.v1beta1 import resources_pb2 as user_res
 from cs3.rpc.v1beta1 import code_pb2
 
-from .auth import LINK_LABEL, SecretSource, TokenKeeper, signer
+from .auth import LINK_LABEL, SecretSource, TokenKeeper, describe_refused_bearer, signer
 from .errors import (
     CS3Error,
     InvalidArgument,
@@ -126,6 +126,8 @@ class CS3Client:
             raise self._hide_link(error_for_rpc(err, what, self.address), client_id) from None
         code = response.status.code
         detail = response.status.message
+        if code in _SIGN_IN_REFUSED and auth_type == "bearer":
+            raise Unauthenticated(describe_refused_bearer(secret, self.address), detail=detail)
         if code in _SIGN_IN_REFUSED:
             refused = Unauthenticated(
                 f"The CS3 site at {self.address} did not accept the credentials of {who}",

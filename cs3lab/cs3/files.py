@@ -174,6 +174,12 @@ class Files:
         )
         await self.client.call("SetArbitraryMetadata", request, path)
 
+    async def unset_metadata(self, path: str, keys: Iterable[str], lock_id: str = "") -> None:
+        request = sp.UnsetArbitraryMetadataRequest(
+            ref=ref(path), arbitrary_metadata_keys=list(keys), lock_id=lock_id
+        )
+        await self.client.call("UnsetArbitraryMetadata", request, path)
+
     async def upload(
         self,
         path: str,

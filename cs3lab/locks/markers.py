@@ -41,6 +41,7 @@ from typing import Any
 
 from ..cs3.errors import AlreadyExists, CS3Error, NotFound, ServerError, says_not_found
 from ..cs3.files import Files, ResourceInfo, mtime_seconds
+from . import advlock
 from .model import (
     CLOCK_SKEW_SECONDS,
     MARKER,
@@ -260,16 +261,48 @@ class MarkerLocks:
         self.files = files
         self.expiry = expiry
 
-    async def _markers(self, path: str) -> list[Marker]:
+    async def _listing(self, path: str) -> tuple[list[Marker], ResourceInfo | None]:
+        """The file's markers and its own entry (with its advisory lock), from one listing."""
         parent, name = posixpath.split(path)
-        entries = await self.files.list(parent, [METADATA_KEY])
-        return markers_by_file(entries).get(name, [])
+        entries = await self.files.list(parent, [METADATA_KEY, advlock.KEY])
+        entry = next((e for e in entries if posixpath.basename(e.path.rstrip("/")) == name), None)
+        return markers_by_file(entries).get(name, []), entry
+
+    async def _markers(self, path: str) -> list[Marker]:
+        return (await self._listing(path))[0]
 
     def _read(self, markers: list[Marker]) -> Reading:
         return read_markers(markers, expiry=self.expiry)
 
+    def _current(self, markers: list[Marker], entry: ResourceInfo | None) -> LockInfo | None:
+        """Who holds the file: a live marker, else another app's live advisory lock."""
+        lock = self._read(markers).lock
+        if lock is None and entry is not None:
+            lock = advlock.of(entry)
+        return lock
+
     async def read(self, path: str) -> LockInfo | None:
-        return self._read(await self._markers(path)).lock
+        return self._current(*await self._listing(path))
+
+    async def _publish(self, path: str, lock: LockInfo, entry: ResourceInfo | None) -> None:
+        """Show our marker lock to cs3client's apps as their advisory lock (never over another
+        app's: theirs stays, and a failure only logs: the marker is the lock)."""
+        if entry is not None and not advlock.ours(entry):
+            return
+        try:
+            await self.files.set_metadata(path, {advlock.KEY: advlock.encode(lock)})
+        except CS3Error as err:
+            log.warning("Could not show the lock on %s as %s: %s", path, advlock.KEY, err.detail)
+
+    async def _unpublish(self, path: str) -> None:
+        try:
+            entry = await self.files.stat(path, [advlock.KEY])
+            if advlock.ours(entry) and entry.arbitrary_metadata.metadata.get(advlock.KEY):
+                await self.files.unset_metadata(path, [advlock.KEY])
+        except NotFound:
+            pass  # deleted, or renamed (the metadata went with it)
+        except CS3Error as err:
+            log.warning("Could not remove %s from %s: %s", advlock.KEY, path, err.detail)
 
     async def _made(self, marker_path: str) -> bool:
         """Create the marker folder; False when it exists already (someone else made it)."""
@@ -290,8 +323,8 @@ class MarkerLocks:
         of which the marker keeps the digest); AlreadyLocked if someone holds it."""
         parent, name = posixpath.split(path)
         for _ in range(MAX_ATTEMPTS):
-            markers = await self._markers(path)
-            current = self._read(markers).lock
+            markers, entry = await self._listing(path)
+            current = self._current(markers, entry)
             if current is not None:
                 raise AlreadyLocked(current)
             generation = max((m.generation for m in markers), default=0) + 1
@@ -306,12 +339,20 @@ class MarkerLocks:
                 # A contender of a higher generation removed our marker before we wrote
                 # the lock into it: it won.
                 raise AlreadyLocked(await self.read(path)) from None
-            after = await self._markers(path)
+            after, entry = await self._listing(path)
             if any(m.generation > generation for m in after):
                 # We re-created an old number with an outdated view: the higher one holds.
                 await self._remove(path, [m for m in after if m.generation == generation])
                 raise AlreadyLocked(self._read(after).lock)
             await self._remove(path, [m for m in after if m.generation < generation])
+            other_app = advlock.of(entry) if entry is not None else None
+            if other_app is not None and lock.expires:
+                # A cs3client app set its advisory lock meanwhile: it holds the file.
+                released = LockInfo(lock.lock_id, lock.holder, lock.since, 0, MARKER)
+                await self.files.set_metadata(mine, {METADATA_KEY: _encode(released, time.time())})
+                raise AlreadyLocked(other_app)
+            if lock.expires:
+                await self._publish(path, lock, entry)
             return
         raise AlreadyLocked(await self.read(path))
 
@@ -324,30 +365,36 @@ class MarkerLocks:
             except CS3Error:
                 pass  # an old marker left behind is harmless: only the top one counts
 
-    async def _top_if_mine(self, path: str, digest: str) -> Marker | None:
-        reading = self._read(await self._markers(path))
+    async def _top_if_mine(
+        self, path: str, digest: str
+    ) -> tuple[Marker | None, ResourceInfo | None]:
+        markers, entry = await self._listing(path)
+        reading = self._read(markers)
         if reading.lock is not None and reading.lock.lock_id == digest:
-            return reading.top
-        return None
+            return reading.top, entry
+        return None, entry
 
     async def update(self, path: str, lock: LockInfo, current_digest: str = "") -> bool:
         """Write ``lock`` (a new expiry, or a new lock id replacing the one whose digest is
         ``current_digest``) into the top marker if it holds our lock; False when it is not ours
         any more."""
-        top = await self._top_if_mine(path, current_digest or lock_digest(lock.lock_id))
+        digest = current_digest or lock_digest(lock.lock_id)
+        top, entry = await self._top_if_mine(path, digest)
         if top is None:
             return False
         record = _encode(lock, time.time())
         await self.files.set_metadata(_beside(path, top), {METADATA_KEY: record})
+        await self._publish(path, lock, entry)
         return True
 
     async def release(self, path: str, lock: LockInfo) -> None:
         """Mark our marker released (it stays as the top generation; see the module doc)."""
-        top = await self._top_if_mine(path, lock_digest(lock.lock_id))
+        top, _ = await self._top_if_mine(path, lock_digest(lock.lock_id))
         if top is not None:
             released = LockInfo(lock.lock_id, lock.holder, lock.since, 0, MARKER)
             record = _encode(released, time.time())
             await self.files.set_metadata(_beside(path, top), {METADATA_KEY: record})
+            await self._unpublish(path)
 
     async def clear(self, path: str, me: Holder) -> Reading:
         """Clear the stale markers of ``path`` (expired, abandoned, malformed, and the released

@@ -38,6 +38,7 @@ from ..cs3.errors import (
 )
 from ..cs3.files import CONTAINER, Files, ResourceInfo
 from ..cs3.users import UserId, Users
+from . import advlock
 from . import markers as marker_mod
 from . import requests as request_mod
 from .markers import AlreadyLocked as MarkerHeld
@@ -67,9 +68,9 @@ GIVEN_BACK_REMEMBERED = 1024
 
 
 # The metadata a folder listing must ask for to carry the lock state of its files: the
-# markers' key, and "lockdiscovery", without which decomposedfs leaves out ResourceInfo.lock
-# as soon as any key is named.
-LISTING_METADATA_KEYS = (marker_mod.METADATA_KEY, "lockdiscovery")
+# markers' key, cs3client's advisory lock, and "lockdiscovery", without which decomposedfs
+# leaves out ResourceInfo.lock as soon as any key is named.
+LISTING_METADATA_KEYS = (marker_mod.METADATA_KEY, advlock.KEY, "lockdiscovery")
 
 
 def is_lock_artifact(name: str) -> bool:
@@ -198,8 +199,11 @@ class LockService:
             lock = None
             if entry.HasField("lock") and entry.lock.lock_id:
                 lock = await self.native.read(entry)
-            elif name in by_file and self._kinds.get(_storage(entry)) != NATIVE:
-                lock = read_markers(by_file[name], expiry=self.expiry).lock
+            elif self._kinds.get(_storage(entry)) != NATIVE:
+                if name in by_file:
+                    lock = read_markers(by_file[name], expiry=self.expiry).lock
+                if lock is None:  # another app's, kept the way cs3client does
+                    lock = advlock.of(entry)
             if lock is not None:
                 found[name] = lock
         return found
@@ -227,13 +231,18 @@ class LockService:
     async def _state(self, path: str, info: ResourceInfo) -> LockState:
         me, _ = await self.me()
         parent, name = posixpath.split(path)
-        entries = await self.files.list(parent, [marker_mod.METADATA_KEY, request_mod.METADATA_KEY])
+        entries = await self.files.list(
+            parent, [marker_mod.METADATA_KEY, request_mod.METADATA_KEY, advlock.KEY]
+        )
         markers = read_markers(markers_by_file(entries).get(name, []), expiry=self.expiry)
         requests = read_requests(entries, name)
         if info.HasField("lock") and info.lock.lock_id:
             lock = await self.native.read(info)
         else:
             lock = markers.lock
+            if lock is None and await self.kind_of(info) == MARKER:
+                entry = next((e for e in entries if posixpath.basename(e.path) == name), None)
+                lock = advlock.of(entry) if entry is not None else None
         state = LockState(path, lock, expiry_seconds=self.expiry)
         state.stale_markers = markers.stale + requests.stale
         if lock is not None:
@@ -249,6 +258,11 @@ class LockService:
     # -- enforcement -----------------------------------------------------------------------
 
     def locked_error(self, path: str, lock: LockInfo, me: Holder) -> Locked:
+        if lock.backend == advlock.ADVISORY:
+            return Locked(
+                f"{path} is locked by {lock.holder.app} until {when(lock.expires)}. "
+                "Nothing was written. You can open it read-only or make a copy."
+            )
         if lock.holder.key == me.key and lock.holder.app == APP_NAME:
             return Locked(
                 f"You are editing {path} in another session (since {when(lock.since)}). "

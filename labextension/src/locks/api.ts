@@ -24,7 +24,7 @@ export interface ILockInfo {
   holder: ILockHolder;
   since: string | null;
   expires: string | null;
-  backend: 'native' | 'marker';
+  backend: 'native' | 'marker' | 'advisory';
 }
 
 /**
