@@ -107,7 +107,7 @@ export async function tryEveryWayToEdit(page, { index, shot, prefix, log, timeou
     for (const id of ids) {
       const item = open.locator(`.lm-Menu-item[data-command="${id}"]`);
       check((await item.count()) === 1, `the ${menu} menu has no item ${id}`);
-      const label = (await item.innerText()).split('\n')[0];
+      const label = (await item.innerText()).split(/[\t\n]/)[0];
       check(
         (await item.getAttribute('class')).includes('lm-mod-disabled'),
         `${menu} > ${label} (${id}) is enabled in a read-only notebook`
