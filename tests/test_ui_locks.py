@@ -3,7 +3,8 @@
 alice and bob each run `jupyter lab` signed in to site A, both rooted at one CS3 folder made by
 alice (site A's `local` driver does not enforce per-user permissions: bob reads and writes
 alice's folder; the fixture checks that before the browser starts). ui-tests/locks.mjs drives
-both browsers through holding, the banner and badge, read-only typing, request and hand-over,
+both browsers through holding, the banner and badge, read-only typing, the menus, palette,
+shortcuts and commands that would change a read-only notebook, request and hand-over,
 following the holder's saves while keeping the scroll position, and expiry; screenshots
 tests/artifacts/ui/locks-*.png. This wrapper then checks the stored notebook through CS3.
 """
@@ -31,6 +32,8 @@ EXPIRY_SECONDS = 10
 NOTEBOOK = "shared.ipynb"
 CELLS = 40
 SCROLL_CELL = 20
+OUTPUT_CELL = 2  # a code cell with a stored output, which no read-only run or clear may touch
+OUTPUT = "stored output"
 
 RELEASE_SECONDS = 15  # the 10 s expiry after the last 2.5 s heartbeat, and a margin
 
@@ -60,6 +63,8 @@ def _notebook() -> dict:
     for i in range(1, CELLS):
         lines = "\n".join(f"value_{i}_{j} = {i} * {j}" for j in range(4))
         cells.append(nbformat.v4.new_code_cell(f"# cell {i}\n{lines}"))
+    cells[OUTPUT_CELL].execution_count = 1
+    cells[OUTPUT_CELL].outputs = [nbformat.v4.new_output("stream", name="stdout", text=OUTPUT)]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -92,6 +97,8 @@ def test_two_users_lock_request_hand_over_follow_and_expiry(two_labs):
         "CS3LAB_BOB_TOKEN": bob.token,
         "CS3LAB_NOTEBOOK": NOTEBOOK,
         "CS3LAB_SCROLL_CELL": str(SCROLL_CELL),
+        "CS3LAB_OUTPUT_CELL": str(OUTPUT_CELL),
+        "CS3LAB_OUTPUT": OUTPUT,
         "CS3LAB_EXPIRY_SECONDS": str(EXPIRY_SECONDS),
         "CS3LAB_SCREENSHOT_DIR": str(SHOTS),
     }
@@ -112,6 +119,8 @@ def test_two_users_lock_request_hand_over_follow_and_expiry(two_labs):
     assert status == 200
     sources = [cell["source"] for cell in stored["content"]["cells"]]
     assert len(sources) == CELLS, "a read-only user's cell commands reached the storage"
+    kept = stored["content"]["cells"][OUTPUT_CELL]
+    assert kept["outputs"][0]["text"] == OUTPUT and kept["execution_count"] == 1, kept
     assert ignored not in "".join(sources), "what bob typed read-only was stored"
     assert bob_marker in sources[SCROLL_CELL], "bob's save after the hand-over is missing"
     assert alice_marker in sources[1], "alice's save after 'Edit now' is missing"
@@ -125,5 +134,6 @@ def test_two_users_lock_request_hand_over_follow_and_expiry(two_labs):
             break
         time.sleep(0.25)
     assert status == 200 and state["locked"] is False, state
-    for name in ("1-alice-holds", "3-bob-readonly", "8-alice-follows", "9-alice-edit-now"):
+    shots = ("1-alice-holds", "3-bob-readonly", "3c-bob-run-menu", "3c-bob-palette")
+    for name in (*shots, "8-alice-follows", "9-alice-edit-now"):
         assert (SHOTS / f"locks-{name}.png").stat().st_size > 10_000

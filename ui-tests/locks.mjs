@@ -3,7 +3,9 @@
 // contexts of Debian's headless Chromium, open the same CS3 notebook.
 //   1. alice opens it and holds the lock;
 //   2. bob sees a lock badge (tooltip naming Alice) in his file browser, opens the notebook:
-//      a banner names Alice Anders, and typing or cell commands change nothing;
+//      a banner names Alice Anders, and typing or cell commands change nothing: neither
+//      the main menu's items nor the palette's (disabled), shortcuts or commands run
+//      directly (refused); screenshots of the open Run menu and the palette;
 //   3. bob requests edit; alice is notified and hands over; bob is told and edits, alice's
 //      view becomes read-only;
 //   4. bob types and saves; alice's read-only view follows (the new text, same scroll offset);
@@ -16,6 +18,7 @@
 //   CS3LAB_BOB_URL, CS3LAB_BOB_TOKEN       bob's (required)
 //   CS3LAB_NOTEBOOK                        the notebook, in both file browsers' root
 //   CS3LAB_SCROLL_CELL                     index of the cell bob edits and alice looks at (20)
+//   CS3LAB_OUTPUT_CELL, CS3LAB_OUTPUT      a code cell with a stored output, and its text
 //   CS3LAB_EXPIRY_SECONDS                  the servers' lock expiry (10)
 //   CS3LAB_SCREENSHOT_DIR                  where locks-*.png go (default ui-tests/test-results)
 //   CS3LAB_CHROMIUM, CS3LAB_TIMEOUT_MS     browser binary; bound of every single wait (60000)
@@ -33,10 +36,18 @@ import {
   timeoutMs,
   waitInPage
 } from './lab.mjs';
+import {
+  cellsJSON,
+  EDITING_COMMANDS,
+  enabledCommands,
+  tryEveryWayToEdit
+} from './readonly-commands.mjs';
 
 const env = process.env;
 const NOTEBOOK = env.CS3LAB_NOTEBOOK || 'shared.ipynb';
 const SCROLL_CELL = Number(env.CS3LAB_SCROLL_CELL || 20);
+const OUTPUT_CELL = Number(env.CS3LAB_OUTPUT_CELL || 2);
+const OUTPUT = env.CS3LAB_OUTPUT || 'stored output';
 const EXPIRY_MS = 1000 * Number(env.CS3LAB_EXPIRY_SECONDS || 10);
 const TIMEOUT = timeoutMs();
 const TAG = randomBytes(3).toString('hex');
@@ -174,6 +185,24 @@ async function run({ alice, bob }, shot) {
   );
   await shot(bob, '3b-bob-typed-nothing');
 
+  log("bob tries the menus, the palette, shortcuts and commands on the notebook's cells");
+  const cellsBefore = await cellsJSON(bob);
+  check(cellsBefore.includes(OUTPUT), `cell ${OUTPUT_CELL} has no stored output to keep`);
+  await tryEveryWayToEdit(bob, {
+    index: OUTPUT_CELL,
+    shot,
+    prefix: '3c-bob-',
+    log,
+    timeout: TIMEOUT
+  });
+  const cellsAfter = await cellsJSON(bob);
+  check(cellsAfter === cellsBefore, `bob's read-only notebook changed: ${cellsAfter}`);
+  check(!(await notebookState(bob)).dirty, "bob's read-only notebook is dirty");
+  check(
+    JSON.stringify((await storedNotebook()).cells) === JSON.stringify(stored.cells),
+    'the stored notebook changed while bob tried to edit it'
+  );
+
   // 3. Request edit, hand-over.
   log('bob requests edit');
   await bannerButton(bob, 'request').click({ timeout: TIMEOUT });
@@ -198,6 +227,11 @@ async function run({ alice, bob }, shot) {
   await bob.waitForTimeout(1000);
   check(!(await banner(bob).isVisible()), 'bob still sees the banner after the hand-over');
   await shot(bob, '6-bob-got-lock');
+  const enabled = await enabledCommands(bob, EDITING_COMMANDS);
+  check(
+    enabled.length === EDITING_COMMANDS.length,
+    `bob holds the lock but only ${enabled.join(', ')} of ${EDITING_COMMANDS} are enabled`
+  );
   await banner(alice).waitFor({ state: 'visible', timeout: TIMEOUT });
   await waitInPage(alice, "alice's banner does not name Bob", () =>
     /Bob Berger \(site-a\) is editing this/.test(

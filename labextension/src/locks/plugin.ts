@@ -6,6 +6,7 @@ import type {
   DocumentRegistry,
   IDocumentWidget
 } from '@jupyterlab/docregistry';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
 
@@ -13,6 +14,7 @@ import type { IDisposable } from '@lumino/disposable';
 // lock must be taken as the document opens: these load with the plugin.
 /* eslint-disable jupyter/prefer-lazy-imports */
 import { releaseOnUnload } from './api';
+import { ReadOnlyCommandGuard } from './commands';
 import { makeCopy } from './copy';
 import { DocumentLockView } from './document';
 import { LockSession } from './session';
@@ -110,13 +112,21 @@ class LockWidgetExtension implements DocumentRegistry.IWidgetExtension<
  * released on close; a document someone else edits is read-only, with a
  * banner (who, since when, copy, request edit), follows the holder's saves,
  * and offers "Edit now" when the lock is free. The holder is asked to hand over.
+ * The commands that would change a read-only notebook are disabled.
  */
 export const locksPlugin: JupyterFrontEndPlugin<void> = {
   id: 'cs3lab:locks',
   description:
     'Takes the write lock of opened notebooks and files; read-only views of documents others edit.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd): void => {
+  optional: [INotebookTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker | null
+  ): void => {
+    if (notebooks) {
+      new ReadOnlyCommandGuard(app.commands, notebooks);
+    }
     const sessions = new LockSessions(app.serviceManager.contents);
     const extension = new LockWidgetExtension(app, sessions);
     for (const factory of LOCKED_FACTORIES) {

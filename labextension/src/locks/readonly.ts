@@ -248,6 +248,16 @@ function allowedEditorKey(event: KeyboardEvent): boolean {
   return !event.altKey;
 }
 
+const CLIPBOARD_EVENTS = ['paste', 'cut'];
+const HEADING_BUTTONS = '.jp-collapseHeadingButton, .jp-showHiddenCellsButton';
+
+/**
+ * A notebook made read-only: cells' editors, keys, drops, clipboard events,
+ * the cell context menu, heading collapsers (the toolbar's editing buttons
+ * and cell type menu are hidden in style/base.css). The commands (main menu,
+ * palette, key bindings) are disabled by the ReadOnlyCommandGuard in
+ * commands.ts.
+ */
 class NotebookReadOnly extends BaseReadOnly {
   constructor(widget: NotebookPanel) {
     super(widget);
@@ -261,6 +271,10 @@ class NotebookReadOnly extends BaseReadOnly {
       node.addEventListener(type, this._onDrop, true);
     }
     node.addEventListener('contextmenu', this._onContextMenu, true);
+    for (const type of CLIPBOARD_EVENTS) {
+      node.addEventListener(type, this._onClipboard, true);
+    }
+    node.addEventListener('click', this._onClick, true);
     widget.content.modelChanged.connect(this._watchModel, this);
     this._watchModel();
   }
@@ -276,6 +290,10 @@ class NotebookReadOnly extends BaseReadOnly {
       node.removeEventListener(type, this._onDrop, true);
     }
     node.removeEventListener('contextmenu', this._onContextMenu, true);
+    for (const type of CLIPBOARD_EVENTS) {
+      node.removeEventListener(type, this._onClipboard, true);
+    }
+    node.removeEventListener('click', this._onClick, true);
     this._model?.cells.changed.disconnect(this._onCellsChanged, this);
     super.dispose();
   }
@@ -294,9 +312,12 @@ class NotebookReadOnly extends BaseReadOnly {
         // This order: the other one writes `editable: false` into the notebook.
         cell.syncEditable = false;
         cell.readOnly = true;
+        // Hiding a cell's input or outputs stays in this view.
+        cell.syncCollapse = false;
       } else if (cell.syncEditable === false) {
         cell.readOnly = false;
         cell.syncEditable = true; // reloads the cell's own `editable` metadata
+        cell.syncCollapse = true; // and its own collapsed state
       }
     }
   }
@@ -347,6 +368,23 @@ class NotebookReadOnly extends BaseReadOnly {
     event.stopPropagation();
     event.preventDefault();
     (event as any).dropAction = 'none';
+  };
+
+  private _onClipboard = (event: Event): void => {
+    // Pasted cells or attachments, cut text, dropped files.
+    if (this.readOnly && (event.target as HTMLElement)?.closest('.jp-Cell')) {
+      event.stopPropagation();
+      event.preventDefault();
+    }
+  };
+
+  private _onClick = (event: Event): void => {
+    // Collapsing a heading writes `heading_collapsed` into the cell.
+    const target = event.target as HTMLElement | null;
+    if (this.readOnly && target?.closest(HEADING_BUTTONS)) {
+      event.stopPropagation();
+      event.preventDefault();
+    }
   };
 
   private _onContextMenu = (event: Event): void => {
