@@ -307,9 +307,17 @@ class CS3ContentsManager(AsyncContentsManager):
     async def _share_state(self, entries: list[ResourceInfo]) -> dict:
         """Share state of ``entries`` by :func:`models.resource_key` (set by cs3lab.sharing, which
         makes a fixed number of calls, reused a few seconds, whatever the entries); {}
-        without sharing."""
+        without sharing, or when it cannot be had: share state is extra, a listing or a
+        model never fails for it (sharing's channel may be closed while the site
+        reconnects)."""
         share_state = getattr(self, "share_state", None)
-        return await share_state(entries) if share_state is not None else {}
+        if share_state is None:
+            return {}
+        try:
+            return await share_state(entries)
+        except Exception:
+            self.log.debug("cs3lab: no share state", exc_info=True)
+            return {}
 
     async def _place_models(self) -> list[dict]:
         """The places shown beside the home's own entries in the root listing."""
