@@ -21,8 +21,8 @@ def _env(name: str, fallback: str = "") -> str:
     return os.environ.get(CS3Connection.class_traits()[name].metadata["env"], fallback)
 
 
-def _env_flag(name: str) -> bool:
-    return _env(name, "0").lower() in ("1", "true", "yes")
+def _env_flag(name: str, fallback: str = "0") -> bool:
+    return _env(name, fallback).lower() in ("1", "true", "yes")
 
 
 class CS3Connection(LoggingConfigurable):
@@ -59,6 +59,12 @@ class CS3Connection(LoggingConfigurable):
     home = Unicode(help="The CS3 path shown as JupyterLab's root; {username} is replaced").tag(
         config=True, env="CS3LAB_HOME"
     )
+    storage_reports_quota = Bool(
+        help="The storage's GetQuota answers a quota (variable: 1, true or yes; default: "
+        "yes). Set it to false for a storage that answers the size and use of the disk it "
+        "stores on instead, as Reva v3's local driver does (statfs of its root): cs3lab then "
+        "says 'no quota reported' rather than show the server's disk as the user's quota"
+    ).tag(config=True, env="CS3LAB_STORAGE_REPORTS_QUOTA")
     timeout = Float(60.0, help="Seconds before a single CS3 call gives up").tag(config=True)
 
     @default("gateway")
@@ -80,6 +86,10 @@ class CS3Connection(LoggingConfigurable):
     @default("allow_insecure_data_transfers")
     def _allow_insecure_data_transfers_default(self) -> bool:
         return _env_flag("allow_insecure_data_transfers")
+
+    @default("storage_reports_quota")
+    def _storage_reports_quota_default(self) -> bool:
+        return _env_flag("storage_reports_quota", "1")
 
     @default("auth_mode")
     def _auth_mode_default(self) -> str:

@@ -148,6 +148,8 @@ def jp_server_config(site, user, home):
                 "username": user,
                 "secret_file": str(site.secret_file(user)),
                 "home": home,
+                # Reva v3's local driver answers GetQuota with its disk, not a quota.
+                "storage_reports_quota": site.reva != "v3",
             },
             # Tests that list the root expect only the test's own folder there: the places
             # beside it (Spaces, Shared with me, Federated shares) have tests of their own.

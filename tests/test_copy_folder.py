@@ -13,6 +13,7 @@ import pytest
 import site_runner
 from helpers import api, api_error, text_model
 from servers import start_server
+from tornado.web import HTTPError
 
 from cs3lab.contents_manager import folder_copy
 
@@ -148,7 +149,6 @@ async def test_bad_copies_are_refused_and_write_nothing(jp_fetch, contents):
     await make_tree(jp_fetch, "self", {"inner/x.txt": "x"})
     code, message = await api_error(jp_fetch, "POST", "self/inner", {"copy_from": "self"})
     assert code == 400 and "into itself" in message
-    assert (await api_error(jp_fetch, "POST", "nowhere", {"copy_from": "self"}))[0] == 404
     assert (await api_error(jp_fetch, "POST", "", {"copy_from": "missing"}))[0] == 404
     assert (await api_error(jp_fetch, "POST", "", {"copy_from": "../self"}))[0] == 400
     assert sorted(await tree_of(contents, "")) == ["self", "self/inner", "self/inner/x.txt"]
@@ -249,3 +249,38 @@ def test_a_copy_that_outgrows_the_quota_half_way_leaves_nothing(site_nq, tmp_pat
         assert sorted(e["name"] for e in work["content"]) == sorted(parts)
     finally:
         server.stop()
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def test_a_folder_copied_to_a_folder_not_there_yet_makes_it(jp_fetch, contents):
+    """jupyter_server's file manager copies a folder into a destination folder that does not
+    exist yet by making it (and its missing parents): ``data`` -> ``new/deeper/data``."""
+    await make_tree(jp_fetch, "data", {"a.txt": "a", "sub/b.txt": "b"})
+    copy = await contents.copy("data", "new/deeper")
+    # Through the REST API too (POST into a folder that is not there: jupyter_server asks
+    # the manager to copy, it does not check the folder).
+    assert (await api(jp_fetch, "POST", "other", {"copy_from": "data/sub"}))["path"] == "other/sub"
+    assert await tree_of(contents, "other") == {"sub": "/", "sub/b.txt": _sha("b")}
+    assert copy["path"] == "new/deeper/data"
+    assert copy["type"] == "directory"
+    assert await tree_of(contents, "new") == {
+        "deeper": "/",
+        "deeper/data": "/",
+        **{f"deeper/data/{k}": v for k, v in (await tree_of(contents, "data")).items()},
+    }
+    # Into a file: refused, nothing made.
+    await api(jp_fetch, "PUT", "f.txt", text_model("x"))
+    with pytest.raises(HTTPError) as refused:
+        await contents.copy("data", "f.txt/inside")
+    assert refused.value.status_code == 400 and "f.txt" in refused.value.log_message
+    assert sorted(await tree_of(contents, "")) == sorted(
+        [
+            *("data", "data/a.txt", "data/sub", "data/sub/b.txt", "f.txt"),
+            *("other", "other/sub", "other/sub/b.txt"),
+            *("new", "new/deeper", "new/deeper/data", "new/deeper/data/a.txt"),
+            *("new/deeper/data/sub", "new/deeper/data/sub/b.txt"),
+        ]
+    )

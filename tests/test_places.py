@@ -9,6 +9,8 @@ site_nq (tests/conftest.py): site N with a quota of 1 MB on each personal space.
 from __future__ import annotations
 
 import base64
+import json
+import os
 import uuid
 from urllib.parse import quote
 
@@ -91,14 +93,28 @@ def test_a_site_without_project_spaces_shows_no_spaces_folder(site_a, tmp_path):
         status, root = server.request("GET", "api/contents")
         assert status == 200
         assert "Spaces" not in [e["name"] for e in root["content"]]
-        status, quota = server.request("GET", "cs3lab/api/quota")
-        # Reva v3's local driver reports the disk it stores on.
-        assert status == 200 and quota["total"] and quota["used"] <= quota["total"], quota
     finally:
         server.stop()
 
 
 # -- quota ------------------------------------------------------------------------------
+
+
+async def test_the_v3_sites_disk_is_not_shown_as_a_quota(site, contents, jp_fetch):
+    """Reva v3's local driver answers GetQuota with statfs of its storage root: the disk's
+    size and use, for every user alike. cs3lab (storage_reports_quota off for the site, as
+    site_runner and the compose file set it) says "no quota reported" instead."""
+    disk = os.statvfs(site.storage_root)
+    answered = await contents.files.quota(contents.home)
+    assert answered.total == disk.f_blocks * disk.f_bsize  # the disk, not a quota
+    response = await jp_fetch("cs3lab", "api", "quota", params={"path": ""})
+    assert json.loads(response.body) == {
+        "path": "",
+        "reported": False,
+        "total": None,
+        "used": None,
+        "remaining": None,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +127,7 @@ def bob_q(site_nq, tmp_path_factory):
 def test_quota_is_reported_and_a_save_past_it_is_refused_before_writing(bob_q, site_nq):
     status, quota = bob_q.request("GET", "cs3lab/api/quota")
     assert status == 200, quota
+    assert quota["reported"] is True
     assert quota["total"] == QUOTA_BYTES and quota["remaining"] <= QUOTA_BYTES
 
     sync_upload(site_nq, "bob", f"{site_nq.home('bob')}/big.bin", b"x" * 600_000)

@@ -154,6 +154,9 @@ async def test_share_folder_with_bob_then_change_role_and_revoke(jp_fetch, proje
         "links": 0,
         "roles": ["viewer"],
     }
+    # The folder's own model (without content) says the same, key for key (jupyter_server's
+    # contract: a listing entry is the model of the entry without content).
+    assert await api(jp_fetch, "GET", project, content="0") == entry
 
     # Bob's server: "Shared with me" (Reva v3 accepts user shares at once).
     mine = received_by(bob, share["id"])

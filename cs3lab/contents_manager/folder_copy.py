@@ -147,23 +147,27 @@ def human_size(size: float) -> str:
 
 async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str | None) -> dict:
     """Copy folder ``from_path`` (an API path) as jupyter_server's copy does: into folder
-    ``to_path`` (default: beside it) under the next free ``-Copy`` name; the model of the
-    new folder."""
+    ``to_path`` (default: beside it) under the next free ``-Copy`` name, or, where folder
+    ``to_path`` does not exist yet, into it made anew under the folder's own name; the model
+    of the new folder."""
     source = clean_api_path(from_path)
     if not manager.allow_hidden and is_hidden_path(source):
         raise HTTPError(404, f"No such file or directory: {source}")
     from_dir, from_name = split(source)
     to_dir = from_dir if to_path is None else clean_api_path(to_path)
-    if not await manager.dir_exists(to_dir):
-        raise HTTPError(404, f"No such directory: {to_dir}")
-    target_name = await increment_name(manager, copy_name(from_name), to_dir)
+    missing = await _missing_folders(manager, to_dir)
+    if missing:
+        target_name = copy_name(from_name)
+    else:
+        target_name = await increment_name(manager, copy_name(from_name), to_dir)
     target = f"{to_dir}/{target_name}" if to_dir else target_name
     if not manager.allow_hidden and is_hidden_path(target):
         raise HTTPError(400, f"Cannot create hidden file or directory {target!r}")
     if target == source or target.startswith(source + "/"):
         raise HTTPError(400, f"Cannot copy {source} into itself")
-    manager._refuse_in_place(target)
-    manager._refuse_read_only(target)
+    for folder in [*missing, target]:
+        manager._refuse_in_place(folder)
+        manager._refuse_read_only(folder)
     with manager.errors():
         src, dst = manager.cs3_path(source), manager.cs3_path(target)
         plan = await plan_folder(manager, src)
@@ -175,18 +179,40 @@ async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str 
                 f'"{source}" is {human_size(plan.total_bytes)}',
             )
         progress = Progress(manager, source, target, plan)
+        # What a failed copy removes: the copy, or the first folder made for it.
+        made = manager.cs3_path(missing[0]) if missing else dst
+        for folder in missing:  # the destination folder and its missing parents
+            await manager.files.mkdir(manager.cs3_path(folder))
         await manager.files.mkdir(dst)  # fails if the name was taken meanwhile: nothing done
         try:
             await _copy_tree(manager, src, dst, plan, progress)
         except asyncio.CancelledError as err:
-            progress.emit("failed", await _discard(manager, dst, target, progress, err))
+            progress.emit("failed", await _discard(manager, made, target, progress, err))
             raise
         except (CS3Error, HTTPError, OSError) as err:
-            message = await _discard(manager, dst, target, progress, err)
+            message = await _discard(manager, made, target, progress, err)
             progress.emit("failed", message)
             raise HTTPError(_status(err), message) from None
     progress.emit("done")
     return await manager.get(target, content=False)
+
+
+async def _missing_folders(manager: CS3ContentsManager, to_dir: str) -> list[str]:
+    """The folders of API path ``to_dir`` that do not exist yet, parents first (as
+    jupyter_server's copytree makes them); 400 where one of them is a file."""
+    try:
+        if await manager.dir_exists(to_dir):
+            return []
+    except HTTPError:
+        pass  # a path below a file: Reva v3's local driver answers Stat with an error
+    parts = to_dir.split("/")
+    for depth in range(1, len(parts) + 1):  # from the top: nothing is asked below a file
+        folder = "/".join(parts[:depth])
+        if await manager.file_exists(folder):
+            raise HTTPError(400, f"Cannot copy into {to_dir}: {folder} is a file, not a folder")
+        if not await manager.dir_exists(folder):
+            return ["/".join(parts[:d]) for d in range(depth, len(parts) + 1)]
+    return []
 
 
 async def _copy_tree(

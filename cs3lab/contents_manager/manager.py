@@ -266,6 +266,7 @@ class CS3ContentsManager(AsyncContentsManager):
                     raise HTTPError(400, f"{path} is not a directory", reason="bad type")
                 model = await self._file_model(path, info, content, format, require_hash)
                 await self._add_lock(model, path, info)
+            model["share"] = (await self._share_state([info])).get(models.resource_key(info))
         self.emit(data={"action": "get", "path": path})
         return model
 
@@ -284,9 +285,7 @@ class CS3ContentsManager(AsyncContentsManager):
             children = []
             entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS)
             locks = await self.locks.locks_in(entries)
-            # Share state (set by cs3lab.sharing): a fixed number of calls per listing.
-            share_state = getattr(self, "share_state", None)
-            shares = await share_state(entries) if share_state is not None else {}
+            shares = await self._share_state(entries)
             me = (await self.locks.me())[0] if locks else None
             for child in entries:
                 name = child.name or posixpath.basename(child.path.rstrip("/"))
@@ -297,13 +296,28 @@ class CS3ContentsManager(AsyncContentsManager):
                 child_path = f"{path}/{name}" if path else name
                 model_ = self._listing_model(child_path, child)
                 self._apply_lock(model_, self.cs3_path(child_path), locks.get(name), me)
-                model_["share"] = shares.get((child.id.storage_id, child.id.opaque_id))
+                model_["share"] = shares.get(models.resource_key(child))
                 children.append(model_)
             if not path and self.show_places:
                 children.extend(await self._place_models())
             model["content"] = children
             model["format"] = "json"
         return model
+
+    async def _share_state(self, entries: list[ResourceInfo]) -> dict:
+        """Share state of ``entries`` by :func:`models.resource_key` (set by cs3lab.sharing, which
+        makes a fixed number of calls, reused a few seconds, whatever the entries); {}
+        without sharing, or when it cannot be had: share state is extra, a listing or a
+        model never fails for it (sharing's channel may be closed while the site
+        reconnects)."""
+        share_state = getattr(self, "share_state", None)
+        if share_state is None:
+            return {}
+        try:
+            return await share_state(entries)
+        except Exception:
+            self.log.debug("cs3lab: no share state", exc_info=True)
+            return {}
 
     async def _place_models(self) -> list[dict]:
         """The places shown beside the home's own entries in the root listing."""

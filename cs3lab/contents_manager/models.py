@@ -25,6 +25,11 @@ def is_dir(info: ResourceInfo) -> bool:
     return info.type == CONTAINER
 
 
+def resource_key(info: ResourceInfo) -> tuple[str, str]:
+    """What identifies a resource in share state (cs3lab.sharing.model.resource_key)."""
+    return info.id.storage_id, info.id.opaque_id
+
+
 def content_hash(data: bytes, algorithm: str) -> dict[str, str]:
     """``hash`` and ``hash_algorithm`` of a model, as jupyter_server's file managers give them."""
     return {"hash": hashlib.new(algorithm, data).hexdigest(), "hash_algorithm": algorithm}
@@ -56,6 +61,9 @@ def base_model(api_path: str, info: ResourceInfo) -> dict[str, Any]:
         "etag": info.etag.strip('"'),
         # Not part of Jupyter's model either: who holds the file's write lock (None: nobody).
         "lock": None,
+        # Not part of Jupyter's model either: the file's share state (cs3lab.sharing's
+        # listing_state; None: not shared), the same in a listing entry and in the file's model.
+        "share": None,
     }
 
 

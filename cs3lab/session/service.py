@@ -29,6 +29,15 @@ class SessionService:
 
     async def quota(self, cs3_path: str) -> dict[str, Any]:
         """Quota and usage where ``cs3_path`` is stored (the home, a project space), for the
-        status bar: ``total`` None when the site sets no quota."""
+        status bar: ``total`` None when the site sets no quota; ``reported`` false (and no
+        figures) where the site's storage answers GetQuota with its disk, not a quota
+        (``CS3Connection.storage_reports_quota``)."""
+        if not self.connection.storage_reports_quota:
+            return {"reported": False, "total": None, "used": None, "remaining": None}
         quota = await self.files.quota(cs3_path)
-        return {"total": quota.total, "used": quota.used, "remaining": quota.remaining}
+        return {
+            "reported": True,
+            "total": quota.total,
+            "used": quota.used,
+            "remaining": quota.remaining,
+        }

@@ -30,12 +30,15 @@ export function fetchSession(
 
 /**
  * Quota and usage of the storage holding a path: `GET /cs3lab/api/quota`.
- * `total` is null when the site sets no quota.
+ * `total` is null when the site sets no quota; `reported` is false (and there
+ * are no figures) where the site's storage reports no quota at all (it would
+ * answer with its disk: `CS3Connection.storage_reports_quota`).
  */
 export interface IQuota {
   path: string;
+  reported: boolean;
   total: number | null;
-  used: number;
+  used: number | null;
   remaining: number | null;
 }
 

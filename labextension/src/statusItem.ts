@@ -128,7 +128,9 @@ export class SessionStatusItem extends Widget {
     ];
     let label = `CS3: ${name} @ ${site.name}`;
     let warn = false;
-    if (quota?.total) {
+    if (quota && !quota.reported) {
+      lines.push('Quota: no quota reported');
+    } else if (quota?.total && quota.used !== null) {
       label += ` · ${humanSize(quota.used)} of ${humanSize(quota.total)}`;
       const left =
         quota.remaining !== null ? `, ${humanSize(quota.remaining)} left` : '';
@@ -136,7 +138,7 @@ export class SessionStatusItem extends Widget {
         `Quota: ${humanSize(quota.used)} used of ${humanSize(quota.total)}${left}`
       );
       warn = quota.used >= QUOTA_WARNING_SHARE * quota.total;
-    } else if (quota) {
+    } else if (quota && quota.used !== null) {
       lines.push(`Used: ${humanSize(quota.used)} (no quota set)`);
     }
     lines.push(RECHECK_HINT);

@@ -735,4 +735,6 @@ def cs3lab_server_args(site: Site, username: str, home: str | None = None) -> li
         f"--CS3Connection.username={username}",
         f"--CS3Connection.secret_file={site.secret_file(username)}",
         f"--CS3Connection.home={home or site.home(username)}",
+        # Reva v3's local driver answers GetQuota with its disk (statfs), not a quota.
+        f"--CS3Connection.storage_reports_quota={site.reva != 'v3'}",
     ]
