@@ -217,6 +217,7 @@ def test_each_environment_variable_sets_its_option(monkeypatch):
     samples = {
         "tls": ("1", True),
         "allow_insecure_data_transfers": ("yes", True),
+        "storage_reports_quota": ("0", False),
         "auth_mode": ("token", "token"),
         "home": ("/h/{username}",) * 2,
     }
@@ -228,6 +229,7 @@ def test_each_environment_variable_sets_its_option(monkeypatch):
         "tls",
         "ca_file",
         "allow_insecure_data_transfers",
+        "storage_reports_quota",
         "auth_mode",
         "username",
         "secret_file",
