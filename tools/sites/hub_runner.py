@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keycloak_runner import Keycloak, cache_root
+from keycloak_runner import Keycloak, cache_root, end_process
 from site_runner import Site, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -68,13 +67,7 @@ class Hub:
 
     def stop(self, remove: bool = True) -> None:
         """Stop the Hub (its proxy and the users' servers with it: cleanup_servers)."""
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        end_process(self.process, group=False)  # the Hub itself ends what it started
         if remove:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

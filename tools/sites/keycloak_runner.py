@@ -271,16 +271,25 @@ class Keycloak:
 
     def stop(self, remove: bool = True) -> None:
         """End kc.sh and its java (one process group of our own), remove the run's dir."""
-        if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)
         if self.process is not None:
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+            end_process(self.process, group=True)
         if remove:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def end_process(process: subprocess.Popen, *, group: bool) -> None:
+    """SIGTERM to ``process`` (to its whole process group with ``group``), SIGKILL to the
+    group after 30 s. The process must lead a group of its own (start_new_session)."""
+    if process.poll() is None:
+        if group:
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def realm_json(template: dict, users: list[KeycloakUser], client_secret: str) -> dict:
