@@ -103,7 +103,7 @@ class CS3Checkpoints(AsyncCheckpoints):
         """403 below a share received read-only: a checkpoint made, restored or deleted
         there is a write into someone else's folder, also where the storage would allow it."""
         await self.manager.mounts.ensure(path)
-        self.manager._refuse_read_only(path)
+        self.manager.refuse_read_only(path)
 
     async def create_checkpoint(self, contents_mgr, path):
         path = clean_api_path(path)

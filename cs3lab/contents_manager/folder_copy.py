@@ -20,19 +20,20 @@ import posixpath
 import re
 import time
 import uuid
+from collections.abc import Awaitable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from logging import Logger
+from typing import Any, Protocol
 
 from tornado.web import HTTPError
 
+from ..cs3 import Files
 from ..cs3.errors import CS3Error
 from ..cs3.files import ResourceInfo
 from ..locks import is_lock_artifact
 from . import models
 from .paths import clean_api_path, is_hidden_path, split
-
-if TYPE_CHECKING:
-    from .manager import CS3ContentsManager
 
 SCHEMA_ID = "https://cs3lab.github.io/events/folder-copy"
 SCHEMA: dict[str, Any] = {
@@ -84,12 +85,33 @@ class Plan:
         return sum(size for _, size in self.files)
 
 
+class CopyHost(Protocol):
+    """What a folder copy needs of the contents manager (:class:`~.manager.CS3ContentsManager`
+    is one), so that this module does not import the manager that imports it."""
+
+    files: Files
+    home: str
+    allow_hidden: bool
+    max_copy_folder_size_mb: int
+    event_logger: Any
+    log: Logger
+
+    def cs3_path(self, path: str) -> str: ...
+    def refuse_read_only(self, path: str) -> None: ...
+    def refuse_in_place(self, path: str) -> None: ...
+    def errors(self) -> AbstractContextManager[None]: ...
+    def exists(self, path: str) -> Awaitable[bool]: ...
+    def dir_exists(self, path: str) -> Awaitable[bool]: ...
+    def file_exists(self, path: str) -> Awaitable[bool]: ...
+    def get(self, path: str, content: bool = True) -> Awaitable[dict]: ...
+
+
 def _name(info: ResourceInfo) -> str:
     # Some storages list entries with paths relative to the folder: use the name only.
     return posixpath.basename(info.path.rstrip("/"))
 
 
-async def plan_folder(manager: CS3ContentsManager, source: str) -> Plan:
+async def plan_folder(manager: CopyHost, source: str) -> Plan:
     """List the tree below CS3 folder ``source``, one ListContainer per folder, a level at a
     time; cs3lab's lock and request markers are left out."""
     plan = Plan()
@@ -114,7 +136,7 @@ async def plan_folder(manager: CS3ContentsManager, source: str) -> Plan:
 
 
 async def _list(
-    manager: CS3ContentsManager, source: str, rel: str, limit: asyncio.Semaphore
+    manager: CopyHost, source: str, rel: str, limit: asyncio.Semaphore
 ) -> list[ResourceInfo]:
     async with limit:
         return await manager.files.list(f"{source}/{rel}" if rel else source)
@@ -124,7 +146,7 @@ def copy_name(name: str) -> str:
     return _COPY_PAT.sub(".", name)
 
 
-async def increment_name(manager: CS3ContentsManager, name: str, parent: str) -> str:
+async def increment_name(manager: CopyHost, name: str, parent: str) -> str:
     """jupyter_server's increment_filename with insert="-Copy": the first free name of
     ``name``, ``name-Copy1``, ``name-Copy2``... in folder ``parent``."""
     basename, dot, ext = name.rpartition(".")
@@ -145,7 +167,7 @@ def human_size(size: float) -> str:
     return f"{size:.1f} TB"  # pragma: no cover
 
 
-async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str | None) -> dict:
+async def copy_folder(manager: CopyHost, from_path: str, to_path: str | None) -> dict:
     """Copy folder ``from_path`` (an API path) as jupyter_server's copy does: into folder
     ``to_path`` (default: beside it) under the next free ``-Copy`` name, or, where folder
     ``to_path`` does not exist yet, into it made anew under the folder's own name; the model
@@ -166,8 +188,8 @@ async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str 
     if target == source or target.startswith(source + "/"):
         raise HTTPError(400, f"Cannot copy {source} into itself")
     for folder in [*missing, target]:
-        manager._refuse_in_place(folder)
-        manager._refuse_read_only(folder)
+        manager.refuse_in_place(folder)
+        manager.refuse_read_only(folder)
     with manager.errors():
         src, dst = manager.cs3_path(source), manager.cs3_path(target)
         plan = await plan_folder(manager, src)
@@ -197,7 +219,7 @@ async def copy_folder(manager: CS3ContentsManager, from_path: str, to_path: str 
     return await manager.get(target, content=False)
 
 
-async def _missing_folders(manager: CS3ContentsManager, to_dir: str) -> list[str]:
+async def _missing_folders(manager: CopyHost, to_dir: str) -> list[str]:
     """The folders of API path ``to_dir`` that do not exist yet, parents first (as
     jupyter_server's copytree makes them); 400 where one of them is a file."""
     try:
@@ -215,9 +237,7 @@ async def _missing_folders(manager: CS3ContentsManager, to_dir: str) -> list[str
     return []
 
 
-async def _copy_tree(
-    manager: CS3ContentsManager, src: str, dst: str, plan: Plan, progress: Progress
-) -> None:
+async def _copy_tree(manager: CopyHost, src: str, dst: str, plan: Plan, progress: Progress) -> None:
     for folder in plan.folders:  # parents first
         await manager.files.mkdir(f"{dst}/{folder}")
     queue = list(plan.files)
@@ -244,7 +264,7 @@ async def _copy_tree(
 
 
 async def _discard(
-    manager: CS3ContentsManager, dst: str, target: str, progress: Progress, err: BaseException
+    manager: CopyHost, dst: str, target: str, progress: Progress, err: BaseException
 ) -> str:
     """Remove the partial copy; the sentence telling the user what happened."""
     reason = _reason(err, manager.home)
@@ -287,7 +307,7 @@ class Progress:
     """A copy's progress, sent as events at most every :data:`PROGRESS_SECONDS` (so a small
     copy sends only its end)."""
 
-    def __init__(self, manager: CS3ContentsManager, source: str, target: str, plan: Plan):
+    def __init__(self, manager: CopyHost, source: str, target: str, plan: Plan):
         self.manager = manager
         self.id = uuid.uuid4().hex
         self.source = source

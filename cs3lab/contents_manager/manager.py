@@ -169,7 +169,7 @@ class CS3ContentsManager(AsyncContentsManager):
             model["writable"] = False
         return model
 
-    def _refuse_read_only(self, path: str) -> None:
+    def refuse_read_only(self, path: str) -> None:
         """403 below a share received read-only, also where the storage would not refuse
         it (Reva v3's local driver enforces no share permissions): every write path of the
         contents manager and its checkpoints asks this first."""
@@ -177,7 +177,7 @@ class CS3ContentsManager(AsyncContentsManager):
         if mount is not None:
             raise http_error(read_only_error(mount), self.home)
 
-    def _refuse_in_place(self, path: str) -> None:
+    def refuse_in_place(self, path: str) -> None:
         """403 for a new file or folder right in a place (only its mounts are there)."""
         parent, name = split(path)
         resolved = self._resolved(parent) if parent else None
@@ -405,8 +405,8 @@ class CS3ContentsManager(AsyncContentsManager):
         message = None
         with self.errors():
             await self.mounts.ensure(path)
-            self._refuse_in_place(path)
-            self._refuse_read_only(path)  # before a chunk is staged
+            self.refuse_in_place(path)
+            self.refuse_read_only(path)  # before a chunk is staged
             if model["type"] == "directory":
                 await self._save_directory(path)
             else:
@@ -486,7 +486,7 @@ class CS3ContentsManager(AsyncContentsManager):
         """Store ``data`` at ``path`` with this server's lock id; 423 naming the holder (and
         nothing written) when someone else holds the file's lock; 403 (nothing written)
         below a share received read-only."""
-        self._refuse_read_only(path)
+        self.refuse_read_only(path)
         cs3_path = self.cs3_path(path)
         mount = self.mounts.mount_of(cs3_path)
         try:
@@ -561,7 +561,7 @@ class CS3ContentsManager(AsyncContentsManager):
         with self.errors():
             await self.mounts.ensure(path)
             self._refuse_mount_change(path, "delete")
-            self._refuse_read_only(path)
+            self.refuse_read_only(path)
             info = await self._stat(path)
             if info is None:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
@@ -585,8 +585,8 @@ class CS3ContentsManager(AsyncContentsManager):
             for path in (old_path, new_path):
                 await self.mounts.ensure(path)
                 self._refuse_mount_change(path, "rename")
-                self._refuse_read_only(path)
-            self._refuse_in_place(new_path)
+                self.refuse_read_only(path)
+            self.refuse_in_place(new_path)
             if await self._stat(new_path) is not None:
                 raise HTTPError(409, f"File already exists: {new_path}")
             info = await self._stat(old_path)

@@ -13,20 +13,41 @@ import asyncio
 import errno
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import IO, Any, Protocol
 
 from fsspec.asyn import sync
 from fsspec.spec import AbstractBufferedFile
 
+from ..cs3 import Files
 from ..cs3.errors import CS3Error, PermissionDenied, Unauthenticated
 from ..cs3.files import Download, ResourceInfo
 from ..cs3.transfer import CHUNK_BYTES, RangeNotSatisfiable
 from .errors import os_error
 from .spool import Spool, on_spool, spool_chunks
 
-if TYPE_CHECKING:
-    from .filesystem import CS3FileSystem
+
+class StreamHost(Protocol):
+    """What the streams need of the file system (:class:`~.filesystem.CS3FileSystem` is one),
+    so that this module does not import the file system that imports it."""
+
+    loop: asyncio.AbstractEventLoop
+    ranges_supported: bool | None  # learnt at the first ranged read
+
+    async def _cs3(self) -> Files: ...
+    def cs3_path(self, path: str) -> str: ...
+    async def _prepare_write(
+        self, path: str, mode: str = "overwrite", recent: float = 0.0
+    ) -> ResourceInfo | None: ...
+    async def upload(
+        self,
+        path: str,
+        size: int,
+        chunks: AsyncIterable[bytes],
+        info: ResourceInfo | None = None,
+        checked: bool = False,
+    ) -> None: ...
+
 
 # An upload from a local file reads it in chunks of this size: each chunk is one hop to a
 # worker thread and back (measured on a 2-core machine: 4 MiB chunks took about a fifth less
@@ -61,7 +82,7 @@ async def file_chunks(source: IO[bytes] | Spool) -> AsyncIterator[bytes | memory
 
 
 async def upload_file(
-    fs: CS3FileSystem,
+    fs: StreamHost,
     path: str,
     source: IO[bytes] | Spool,
     info: ResourceInfo | None,
@@ -76,7 +97,7 @@ async def upload_file(
     await fs.upload(path, size, file_chunks(source), info, checked=checked)
 
 
-async def spooled_download(fs: CS3FileSystem, path: str) -> Spool:
+async def spooled_download(fs: StreamHost, path: str) -> Spool:
     """The whole file, streamed into a spool."""
     spool = Spool()
     try:
@@ -88,7 +109,7 @@ async def spooled_download(fs: CS3FileSystem, path: str) -> Spool:
 
 
 async def _stream(
-    fs: CS3FileSystem,
+    fs: StreamHost,
     path: str,
     on_chunk: Callable[[bytes], object],
     byte_range: tuple[int, int] | None = None,
@@ -105,7 +126,7 @@ async def _stream(
         raise os_error(err, path) from None
 
 
-async def _initiate(fs: CS3FileSystem, path: str) -> Download:
+async def _initiate(fs: StreamHost, path: str) -> Download:
     files = await fs._cs3()
     return await files.initiate_download(fs.cs3_path(path))
 
@@ -142,7 +163,7 @@ class RangeReader:
     ahead at most; ``ahead=False`` for a caller that fetches ahead itself, with reads at
     once): the network and the reader take turns no longer."""
 
-    def __init__(self, fs: CS3FileSystem, path: str, size: int, ahead: bool = True) -> None:
+    def __init__(self, fs: StreamHost, path: str, size: int, ahead: bool = True) -> None:
         self.fs, self.path, self.size, self.ahead = fs, path, size, ahead
         self._download: Download | None = None
         self._spool: Spool | None = None
@@ -273,7 +294,7 @@ class StreamedReader:
     order. ``read`` answers None for what is not in the window (the caller reads it
     otherwise)."""
 
-    def __init__(self, fs: CS3FileSystem, path: str, size: int, start: int = 0) -> None:
+    def __init__(self, fs: StreamHost, path: str, size: int, start: int = 0) -> None:
         self.fs, self.path, self.size = fs, path, size
         self.start = self.end = start  # the window holds [start, end)
         self.chunks: deque[bytes] = deque()
@@ -354,7 +375,7 @@ class CS3File(AbstractBufferedFile):
 
     DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 
-    def __init__(self, fs: CS3FileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
+    def __init__(self, fs: StreamHost, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._reader: RangeReader | None = None
         self._spool: Spool | None = None
         writing = mode in ("wb", "ab", "xb")
