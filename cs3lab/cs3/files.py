@@ -18,8 +18,10 @@ from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces_api
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
-from .errors import CS3Error, NotFound, NotSupported, Unavailable
+from .errors import AlreadyExists, CS3Error, NotFound, NotSupported, ServerError, Unavailable
 from .transfer import DataTransfer, chunks_of
+
+LIST_ATTEMPTS = 3
 
 ResourceInfo = res.ResourceInfo
 FileVersion = res.FileVersion
@@ -128,10 +130,19 @@ class Files:
         return (await self.client.call("Stat", request, path)).info
 
     async def list(self, path: str, metadata_keys: Iterable[str] = ()) -> list[ResourceInfo]:
+        """The folder's entries. Asked again (twice at most) after an internal error: Reva
+        v3's local driver fails a whole listing when an entry goes away while it lists
+        (lstat of a name it has just read), as cs3lab's lock markers do all the time."""
         request = sp.ListContainerRequest(
             ref=ref(path), arbitrary_metadata_keys=list(metadata_keys)
         )
-        return list((await self.client.call("ListContainer", request, path)).infos)
+        for attempt in range(LIST_ATTEMPTS):
+            try:
+                return list((await self.client.call("ListContainer", request, path)).infos)
+            except ServerError:
+                if attempt == LIST_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def quota(self, path: str) -> Quota:
         response = await self.client.call("GetQuota", gw.GetQuotaRequest(ref=ref(path)), path)
@@ -154,7 +165,20 @@ class Files:
         )
 
     async def mkdir(self, path: str) -> None:
-        await self.client.call("CreateContainer", sp.CreateContainerRequest(ref=ref(path)), path)
+        """Make folder ``path``; AlreadyExists when it is there. Reva v3's local driver
+        answers a mkdir that lost a race to another (its check, then the other's mkdir, then
+        its own) with an internal error: a folder found there afterwards was not made by
+        this call, which is what a lock marker's mkdir has to know."""
+        try:
+            await self.client.call(
+                "CreateContainer", sp.CreateContainerRequest(ref=ref(path)), path
+            )
+        except ServerError as err:
+            try:
+                await self.stat(path)
+            except CS3Error:
+                raise err from None
+            raise AlreadyExists(f"{path} already exists", detail=err.detail) from None
 
     async def touch(self, path: str) -> None:
         await self.client.call("TouchFile", sp.TouchFileRequest(ref=ref(path)), path)
