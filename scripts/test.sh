@@ -36,4 +36,7 @@ ruff format --check .
 (cd labextension && npm run --silent lint:check)
 
 step "pytest"
-python -m pytest -p no:cacheprovider "$@"
+# Two workers (pytest-xdist; CS3LAB_TEST_WORKERS=0 runs in this process): a test file stays
+# in one worker, and the tests that need Keycloak share one (tests/conftest.py).
+python -m pytest -p no:cacheprovider -n "${CS3LAB_TEST_WORKERS:-2}" --dist loadgroup \
+	--durations=15 "$@"

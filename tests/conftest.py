@@ -34,6 +34,17 @@ def pytest_pyfunc_call(pyfuncitem):
     return True
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's ``--dist loadgroup`` (scripts/test.sh runs two workers): a test file
+    runs in one worker (its module fixtures are made once, its tests keep their order), and
+    every test that needs Keycloak runs in the same worker, so that it starts once."""
+    for item in items:
+        needs_keycloak = "keycloak" in item.fixturenames
+        group = "keycloak" if needs_keycloak else item.nodeid.partition("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 # Besides the description's users: twenty more, who race for one lock (tests/test_locks.py).
 TEST_USERS = [{"prefix": "racer", "count": 20, "display_name": "Racer {n:02d}"}]
 
