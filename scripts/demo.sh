@@ -4,9 +4,10 @@
 # It builds revad once into ~/.cache/cs3lab (tools/revad/build.sh), installs cs3lab into .venv
 # (the same steps as scripts/test.sh, from scripts/setup.sh), then runs scripts/demo.py: a
 # real CS3 site (revad, users alice, bob and carol) on loopback, alice's home seeded with a
-# few files through the CS3 APIs, and JupyterLab on http://127.0.0.1:${CS3LAB_DEMO_PORT:-8888}
-# signed in as alice. It prints the URL with its token. Ctrl+C stops everything and removes
-# the run's temporary directory.
+# few files through the CS3 APIs, JupyterLab for alice on http://127.0.0.1:${CS3LAB_DEMO_PORT:-8888}
+# and for bob on the next port, a shared folder, a notebook carol is editing (locked) and
+# bob's copy of a notebook ready to merge. It prints both URLs with their tokens. Ctrl+C stops
+# everything and removes the run's temporary directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh # step, setup_revad, setup_python; exports CS3LAB_CACHE and friends

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.ui
 async def _seed_demo(site, home: str) -> None:
     """The files scripts/demo.py seeds into alice's home, in ``home``."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from demo import seed_files
+    from demo_files import seed_files
 
     async with signed_in(site) as files:
         await files.mkdir(home)
