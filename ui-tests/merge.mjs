@@ -104,6 +104,16 @@ async function run({ page }, shot) {
       document.querySelectorAll('.cs3lab-DiffView .jp-Diff-twoway, .cs3lab-DiffView .jp-Cell-diff')
         .length > 0
   );
+  // The cells' editors fill in after the cells appear: wait for both lines.
+  const bothLines = lines => {
+    const views = [...document.querySelectorAll('.cs3lab-DiffView')];
+    const text = views.map(view => view.innerText).join('\n');
+    return lines.every(line => text.includes(line));
+  };
+  await waitInPage(page, 'the diff view does not show both lines', bothLines, [
+    LINES.copy,
+    LINES.original
+  ]).catch(() => {});
   const diffText = await diff.innerText();
   check(
     diffText.includes(LINES.copy) && diffText.includes(LINES.original),
