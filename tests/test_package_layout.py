@@ -5,6 +5,7 @@ count too, they are circles for a reader and for the next refactoring), and the 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import cs3lab
@@ -114,3 +115,18 @@ def test_only_handlers_and_the_extension_import_the_web_layer():
         and name != "cs3lab.app"
     ]
     assert upward == []
+
+
+def test_every_picture_and_page_the_docs_link_to_exists():
+    """The README and docs/*.md link to pictures and pages of this repository that exist."""
+
+    repo = PACKAGE.parent
+    pages = [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]
+    missing = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)\)", page.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                missing.append(f"{page.relative_to(repo)}: {target}")
+    assert missing == []
