@@ -103,6 +103,22 @@ class TestExpiredToken:
         assert "expired" in message
         assert "sign in again" in message.lower()
 
+    async def test_the_session_says_where_to_sign_in_again_under_a_hub(self, jp_fetch, monkeypatch):
+        """Without a Hub the 401 names no place to sign in; a server the Hub started (its
+        environment) links to the Hub's login, coming back to JupyterLab."""
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("cs3lab", "api", "session")
+        assert "sign_in_url" not in json.loads(info.value.response.body)
+        monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+        monkeypatch.setenv("JUPYTERHUB_BASE_URL", "/jhub/")
+        monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/jhub/user/alice/")
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("cs3lab", "api", "session")
+        body = json.loads(info.value.response.body)
+        assert info.value.code == 401
+        assert "sign in again" in body["message"].lower()
+        assert body["sign_in_url"] == "/jhub/hub/login?next=/jhub/user/alice/lab"
+
 
 class TestUserUnknownToTheSite:
     @pytest.fixture

@@ -33,11 +33,28 @@ log = logging.getLogger(__name__)
 API_URL_ENV = "JUPYTERHUB_API_URL"
 API_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 USER_ENV = "JUPYTERHUB_USER"
+BASE_URL_ENV = "JUPYTERHUB_BASE_URL"  # the Hub's base URL path ("/" by default)
+SERVICE_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"  # this server's path, "/user/<name>/"
+HOST_ENV = "JUPYTERHUB_HOST"  # the Hub's origin where servers have their own (subdomains)
 # Ask the Hub for a new token when less than this part of its lifetime is left (the Hub's
 # configuration renews it when less than half is left), at the latest this close to expiry.
 RENEW_FRACTION = 1 / 3
 RENEW_MARGIN_SECONDS = 5.0
 RETRY_SECONDS = 10.0  # after a failed request to the Hub
+
+
+def sign_in_url() -> str | None:
+    """Where a user signs in again to the Hub that started this server, coming back to
+    JupyterLab afterwards (``/hub/login?next=/user/<name>/lab``); None when no Hub started it.
+    The Hub's login asks the identity provider again once its own session has ended."""
+    prefix = os.environ.get(SERVICE_PREFIX_ENV)
+    if not prefix or not os.environ.get(API_URL_ENV):
+        return None
+    base = os.environ.get(BASE_URL_ENV) or "/"
+    base = base if base.endswith("/") else base + "/"
+    host = os.environ.get(HOST_ENV, "").rstrip("/")
+    lab = prefix.rstrip("/") + "/lab"
+    return f"{host}{base}hub/login?next={quote(lab, safe='/')}"
 
 
 def seconds_left(token: str, now: float | None = None) -> tuple[float, float] | None:

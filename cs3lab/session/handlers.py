@@ -9,16 +9,22 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..cs3.errors import CS3Error
+from ..cs3.errors import CS3Error, Unauthenticated
+from ..cs3.hub_tokens import sign_in_url
 from ..web import CS3APIHandler
 from .service import SessionService
 
 
 class SessionHandler(APIHandler):
+    """Who is signed in where. When the site no longer accepts the user's sign-in (401), the
+    answer says where to sign in again (``sign_in_url``) if a JupyterHub started this server,
+    which JupyterLab shows as a link (labextension/src/signin.ts)."""
+
     auth_resource = "contents"
 
     def initialize(self, session: SessionService) -> None:
         self.session = session
+        self.sign_in_url: str | None = None
 
     @web.authenticated
     @authorized
@@ -26,8 +32,19 @@ class SessionHandler(APIHandler):
         try:
             described = await self.session.describe()
         except CS3Error as err:
+            if isinstance(err, Unauthenticated):
+                self.sign_in_url = sign_in_url()
             raise web.HTTPError(err.http_status, err.message, reason=err.reason) from None
         self.finish(json.dumps(described))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if status_code != 401 or self.sign_in_url is None or not isinstance(exc, web.HTTPError):
+            super().write_error(status_code, **kwargs)
+            return
+        self.set_header("Content-Type", "application/json")
+        reply = {"message": exc.log_message, "reason": exc.reason, "sign_in_url": self.sign_in_url}
+        self.finish(json.dumps(reply))
 
 
 class QuotaHandler(CS3APIHandler):
