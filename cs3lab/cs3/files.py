@@ -284,13 +284,16 @@ class Files:
         try:
             now = await self._stat_or_none(path)
             for pause in settle:
-                if not _unchanged(now, replacing):
+                # A file that is gone for a moment is being replaced (Reva's local driver
+                # moves the old content to its versions before the new one takes its place).
+                if not _unchanged(now, replacing) and not (now is None and replacing is not None):
                     break
                 await asyncio.sleep(pause)
                 now = await self._stat_or_none(path)
             if _unchanged(now, replacing):
                 return None
-            assert now is not None
+            if now is None:
+                return "the file is missing: restore it from the recycle bin or its versions"
             if now.size == size:
                 return "the storage may hold the new content: check the file"
             if replacing is None:
