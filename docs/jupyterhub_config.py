@@ -39,6 +39,9 @@ issuer = os.environ["CS3LAB_OIDC_ISSUER"].rstrip("/")
 c.JupyterHub.authenticator_class = "generic-oauth"
 c.GenericOAuthenticator.client_id = os.environ.get("OAUTH_CLIENT_ID", "jupyterhub")
 c.GenericOAuthenticator.login_service = "single sign-on"
+# One identity provider: the Hub's login page goes straight to it (also where cs3lab's
+# "Sign in again" link leads, /hub/login?next=<JupyterLab>).
+c.GenericOAuthenticator.auto_login = True
 c.GenericOAuthenticator.authorize_url = f"{issuer}/protocol/openid-connect/auth"
 c.GenericOAuthenticator.token_url = f"{issuer}/protocol/openid-connect/token"
 c.GenericOAuthenticator.userdata_url = f"{issuer}/protocol/openid-connect/userinfo"

@@ -7,6 +7,20 @@ import { ServerConnection } from '@jupyterlab/services';
 export const API_NAMESPACE = 'cs3lab/api';
 
 /**
+ * An error status of cs3lab's API, with the server's parsed JSON answer
+ * (`{message, reason, ...}`; extra fields such as `sign_in_url` included).
+ */
+export class CS3APIError extends ServerConnection.ResponseError {
+  constructor(
+    response: Response,
+    message: string,
+    readonly body: Record<string, unknown>
+  ) {
+    super(response, message);
+  }
+}
+
+/**
  * Call cs3lab's server extension.
  *
  * @param endPoint path below `<baseUrl>/cs3lab/api/`
@@ -14,8 +28,8 @@ export const API_NAMESPACE = 'cs3lab/api';
  * @param settings the server settings; defaults to the page's
  * @returns the response body, parsed as JSON when it is JSON
  * @throws ServerConnection.NetworkError when the server cannot be reached,
- *   ServerConnection.ResponseError (with the server's JSON `message`) on an
- *   error status
+ *   CS3APIError (a ServerConnection.ResponseError with the server's JSON
+ *   `message` and the whole answer as `body`) on an error status
  */
 export async function requestAPI<T>(
   endPoint = '',
@@ -46,7 +60,8 @@ export async function requestAPI<T>(
       data && typeof data === 'object' && typeof data.message === 'string'
         ? data.message
         : `Request to ${endPoint} failed: ${response.status} ${response.statusText}`;
-    throw new ServerConnection.ResponseError(response, message);
+    const body = data && typeof data === 'object' ? data : {};
+    throw new CS3APIError(response, message, body);
   }
   return data as T;
 }

@@ -9,6 +9,7 @@ import {
   IQuota,
   ISessionInfo
 } from './session';
+import { SignInNotice } from './signin';
 
 /**
  * What the status item currently shows.
@@ -69,6 +70,7 @@ export class SessionStatusItem extends Widget {
         fetchQuota('', this._settings).catch(() => null)
       ]);
       if (request === this._requests) {
+        this._signIn.clear();
         this._renderSession(info, quota);
       }
     } catch (error) {
@@ -149,7 +151,9 @@ export class SessionStatusItem extends Widget {
   private _renderError(error: unknown): void {
     let label = 'CS3: error';
     let message = error instanceof Error ? error.message : String(error);
-    if (error instanceof ServerConnection.ResponseError) {
+    if (this._signIn.show(error)) {
+      label = 'CS3: sign in again';
+    } else if (error instanceof ServerConnection.ResponseError) {
       label = Private.labelForStatus(error.response.status);
     } else if (error instanceof ServerConnection.NetworkError) {
       label = 'CS3: Jupyter server unreachable';
@@ -167,6 +171,7 @@ export class SessionStatusItem extends Widget {
   }
 
   private _settings: ServerConnection.ISettings | undefined;
+  private _signIn = new SignInNotice();
   private _label: HTMLSpanElement;
   private _poll: Poll;
   private _requests = 0;

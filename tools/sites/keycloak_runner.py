@@ -247,19 +247,22 @@ class Keycloak:
             raw = response.read()
         return json.loads(raw) if raw else None
 
-    def access_token_lifespan(self) -> int:
-        return int(self._admin("GET", "")["accessTokenLifespan"])
-
     @contextlib.contextmanager
-    def token_lifespan(self, seconds: int) -> Iterator[None]:
-        """Access tokens issued meanwhile live ``seconds`` (the realm's setting, restored
-        afterwards): for tests of expired and refreshed tokens."""
-        before = self.access_token_lifespan()
-        self._admin("PUT", "", {"accessTokenLifespan": seconds})
+    def realm_settings(self, **values: int) -> Iterator[None]:
+        """The realm's settings ``values`` (e.g. ``ssoSessionMaxLifespan=40``) while the
+        block runs, restored afterwards."""
+        realm = self._admin("GET", "")
+        before = {name: realm[name] for name in values}
+        self._admin("PUT", "", values)
         try:
             yield
         finally:
-            self._admin("PUT", "", {"accessTokenLifespan": before})
+            self._admin("PUT", "", before)
+
+    def token_lifespan(self, seconds: int) -> contextlib.AbstractContextManager[None]:
+        """Access tokens issued meanwhile live ``seconds`` (the realm's setting, restored
+        afterwards): for tests of expired and refreshed tokens."""
+        return self.realm_settings(accessTokenLifespan=seconds)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
