@@ -39,6 +39,10 @@ from .private import private_temp_folder
 
 # Rewrite the token file this often, and get a new token once half its lifetime is gone.
 REFRESH_SECONDS = 30.0
+# A folder made elsewhere shows in the mount within its listings' lifetime (CS3FileSystem's
+# listings_expiry_time, 2 s) and the kernel's lookup cache (operations.ATTR_SECONDS, 1 s).
+MOUNT_SHOWS_SECONDS = 3.5
+MIN_REFRESH_SECONDS = 5.0  # never more often than this (nor when renewing fails)
 # Environment variables a kernel must not inherit from the server (its own secrets).
 SERVER_ONLY = ("CS3LAB_SECRET", "CS3LAB_SECRET_FILE")
 
@@ -139,9 +143,22 @@ class KernelAccess:
                 self.log.warning("cs3lab: could not list the place of %s: %s", api_path, err)
             await self.write_places()
 
+    def _next_refresh_in(self, now: float | None = None) -> float:
+        """Seconds until the token file must be rewritten: at the latest when half of the
+        current token's lifetime has gone (tokens of a minute under a Hub), and every
+        REFRESH_SECONDS anyway."""
+        current = self.files.client.tokens.current
+        if current is None:  # not signed in yet: look again soon
+            return MIN_REFRESH_SECONDS
+        if current.expires_at is None:
+            return REFRESH_SECONDS
+        now = time.time() if now is None else now
+        half = current.issued_at + (current.expires_at - current.issued_at) / 2
+        return min(REFRESH_SECONDS, max(MIN_REFRESH_SECONDS, half - now))
+
     async def _keep_fresh(self) -> None:
         while True:
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(self._next_refresh_in())
             try:
                 await self.refresh()
             except CS3Error as err:
@@ -203,6 +220,19 @@ class KernelAccess:
         parts = [p for p in api_path.split("/") if p and p not in (".", "..")]
         return os.path.join(self.mount_root, *parts)
 
+    async def shown_folder(self, api_path: str) -> str:
+        """The notebook's folder in the mount once the mount shows it: a folder made a moment
+        ago (the mount's listings are up to ``MOUNT_SHOWS_SECONDS`` old) is waited for; the
+        home in the mount when there is no such folder."""
+        assert self.mount_root is not None
+        folder = self.working_folder(api_path) or self.mount_root
+        deadline = time.monotonic() + MOUNT_SHOWS_SECONDS
+        while not await asyncio.to_thread(os.path.isdir, folder):
+            if time.monotonic() >= deadline:
+                return self.mount_root
+            await asyncio.sleep(0.25)
+        return folder
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -233,10 +263,7 @@ class CS3KernelManager(AsyncMappingKernelManager):
             await access.prepare(path or "")
             kwargs["env"] = access.kernel_env(kwargs.get("env"))
             if path is not None and access.mount_root:
-                folder = access.working_folder(path) or access.mount_root
-                if not await asyncio.to_thread(os.path.isdir, folder):
-                    folder = access.mount_root
-                kwargs["cwd"] = folder
+                kwargs["cwd"] = await access.shown_folder(path)
                 path = None  # the working folder is decided: not root_dir + path
         return await super()._async_start_kernel(kernel_id=kernel_id, path=path, **kwargs)
 
