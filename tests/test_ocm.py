@@ -171,8 +171,10 @@ def test_editor_share_open_save_back_stale_save_revoke(contacts, alice, carol):
     assert alice.request("PUT", f"api/contents/{name}", NB)[0] == 201
     share, received = _share(alice, carol, carol_id, name, "editor")
     assert received["owner"] == alice_id
+    assert received["owner_name"] == "Alice Anders"  # from carol's contact of alice
     status, listed = alice.request("GET", "cs3lab/api/ocm/shares")
     assert any(s["id"] == share["id"] and s["with"] == carol_id for s in listed)
+    assert share["with_name"] == "Carol Chen"  # from alice's contact of carol
 
     # The root of carol's file browser shows the place; the place lists the share.
     status, root = carol.request("GET", "api/contents")
@@ -211,12 +213,20 @@ def test_editor_share_open_save_back_stale_save_revoke(contacts, alice, carol):
     status, model = alice.request("GET", f"api/contents/{name}")
     assert model["content"]["cells"][-1]["source"] == "alice again"
 
-    # Checkpoints: the owner's site keeps the versions, which carol's site cannot list; her
-    # own home's checkpoints are still CS3 versions (probed per storage, not per server).
+    # Checkpoints: the owner's site keeps the versions, which carol's site cannot list: the
+    # one checkpoint is the file as stored there now (JupyterLab makes one when it opens a
+    # file and after each save: neither fails); reverting to it reloads the stored file.
+    # Her own home's checkpoints are still CS3 versions (probed per storage, not per server).
     status, listed = carol.request("GET", f"{contents(path)}/checkpoints")
-    assert status == 200 and listed == [], listed
-    status, body = carol.request("POST", f"{contents(path)}/checkpoints")
-    assert status == 501 and "another site" in body["message"], body
+    assert status == 200 and [c["id"] for c in listed] == ["stored"], listed
+    status, made = carol.request("POST", f"{contents(path)}/checkpoints")
+    assert status == 201 and made["id"] == "stored", made
+    status, _ = carol.request("POST", f"{contents(path)}/checkpoints/stored")
+    assert status == 204
+    status, model = alice.request("GET", f"api/contents/{name}")
+    assert model["content"]["cells"][-1]["source"] == "alice again"  # nothing written
+    status, body = carol.request("POST", f"{contents(path)}/checkpoints/other")
+    assert status == 404, body
     assert (
         carol.request(
             "PUT", contents("own.txt"), {"type": "file", "content": "a", "format": "text"}
@@ -230,6 +240,7 @@ def test_editor_share_open_save_back_stale_save_revoke(contacts, alice, carol):
     # it): 501 with the reason, and the etag check above is what protects her saves.
     status, body = carol.request("POST", "cs3lab/api/locks", {"path": path, "client": "tab-c"})
     assert status == 501 and "another site" in body["message"], body
+    assert body["message"].startswith(f"{name} is shared with you"), body  # not the share id
     # Nor can she delete or rename the share as if it were her file.
     status, body = carol.request("DELETE", contents(path))
     assert status == 403, body

@@ -24,6 +24,7 @@ from .paths import clean_api_path, split
 
 FALLBACK_DIR = ".ipynb_checkpoints"
 FALLBACK_ID = "checkpoint"
+STORED_NOW_ID = "stored"  # a file kept by another site: the file as stored there now
 
 
 # jupyter_server routes checkpoint ids matching [\w-]+ only; decomposedfs keys such as
@@ -90,12 +91,13 @@ class CS3Checkpoints(AsyncCheckpoints):
         self._probed[mount.cs3_path if mount else ""] = mode
         return mode
 
-    def _no_checkpoints(self, path: str) -> HTTPError:
-        return HTTPError(
-            501,
-            f"{path} is kept by another site, whose versions cannot be listed from here: "
-            "no checkpoint was made (your save itself went through).",
-        )
+    async def _stored_now(self, path: str) -> dict:
+        """The one checkpoint of a file kept by another site: the file as stored there now
+        (that site keeps its versions, which cannot be listed from here). JupyterLab makes
+        a checkpoint when it opens a file that has none and after each save: both find
+        this one, so nothing fails; reverting to it reloads the stored file."""
+        info = await self.manager.files.stat(self.manager.cs3_path(path))
+        return {"id": STORED_NOW_ID, "last_modified": _version_time(info.mtime.seconds)}
 
     # -- the Checkpoints API ----------------------------------------------------------------
 
@@ -111,7 +113,7 @@ class CS3Checkpoints(AsyncCheckpoints):
             await self._refuse_read_only(path)
             mode = await self._mode(path)
             if mode == "none":
-                raise self._no_checkpoints(path)
+                return await self._stored_now(path)
             if mode == "files":
                 return await self._create_copy(path)
             cs3_path = self.manager.cs3_path(path)
@@ -128,7 +130,7 @@ class CS3Checkpoints(AsyncCheckpoints):
         with self.manager.errors():
             mode = await self._mode(path)
             if mode == "none":
-                return []
+                return [await self._stored_now(path)]
             if mode == "files":
                 return await self._list_copies(path)
             return await self._list_versions(path)
@@ -139,7 +141,9 @@ class CS3Checkpoints(AsyncCheckpoints):
             await self._refuse_read_only(path)
             mode = await self._mode(path)
             if mode == "none":
-                raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+                if checkpoint_id != STORED_NOW_ID:
+                    raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+                return  # the stored file is that checkpoint: JupyterLab reloads it
             if mode == "files":
                 return await self._restore_copy(checkpoint_id, path)
             keys = {route_safe_id(v.key): v.key for v in await self._versions(path)}

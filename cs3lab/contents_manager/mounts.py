@@ -255,8 +255,10 @@ class MountTable:
         mount = self.mount_of(cs3_path)
         if mount is None or mount.lockable:
             return None
+        # A shared file is its mount: its CS3 path ends in the share's id, not its name.
+        name = mount.name if cs3_path == mount.cs3_path else posixpath.basename(cs3_path)
         return (
-            f"{posixpath.basename(cs3_path)} is shared with you by another site: cs3lab takes "
+            f"{name} is shared with you by another site: cs3lab takes "
             "no write lock there. Your saves are still checked against the stored version, so "
             "a save over a newer change is refused."
         )

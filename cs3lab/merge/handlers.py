@@ -45,8 +45,12 @@ class _Base(CS3APIHandler):
         self.service = service
 
     def api(self, cs3_path: str) -> str:
+        """The path JupyterLab knows ``cs3_path`` by: in the home, or in a place (a file
+        shared by another site: ``Federated shares/<name>``); else the CS3 path."""
         home = self.contents_manager.home.rstrip("/") + "/"
-        return cs3_path[len(home) :] if cs3_path.startswith(home) else cs3_path
+        if cs3_path.startswith(home):
+            return cs3_path[len(home) :]
+        return self.contents_manager.mounts.api_path(cs3_path) or cs3_path
 
     def paths_to_api(self, data: Any) -> Any:
         if isinstance(data, dict):

@@ -62,8 +62,10 @@ class _Changed(Exception):
     """The original changed between merge and write."""
 
 
-def kind_of(path: str, *datas: bytes) -> str:
-    if path.endswith(".ipynb"):
+def kind_of(path: str, *datas: bytes, copy_path: str = "") -> str:
+    """notebook, text or binary. ``copy_path``: the copy merged into ``path`` (a file shared
+    by another site has a CS3 path without its name: /ocm/<share id>)."""
+    if path.endswith(".ipynb") or copy_path.endswith(".ipynb"):
         return "notebook"
     return "text" if all(textmerge.is_text(d) for d in datas) else "binary"
 
@@ -439,7 +441,7 @@ class MergeService:
         local = await self.files.download(original.path)
         base = await self.base_of(origin, original, local)
         info = self._original_json(original, moved)
-        kind = kind_of(original.path, local, remote)
+        kind = kind_of(original.path, local, remote, copy_path=copy_path)
         if base is None:
             result = await self.diff_bytes(
                 original.path, local, await self._strip(copy_path, remote)
@@ -570,7 +572,7 @@ class MergeService:
         original, moved = await self._original(origin, expected)
         self._check_writable(original)
         info = self._original_json(original, moved)
-        kind = kind_of(original.path, remote)
+        kind = kind_of(original.path, remote, copy_path=copy_path)
         if choice:
             if choice not in ("original", "copy"):
                 raise InvalidArgument("choice must be 'original' or 'copy'")

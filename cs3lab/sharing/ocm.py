@@ -177,22 +177,29 @@ class OCMService:
         grantee = await self._contact(contact_id)
         info = await self.files.stat(cs3_path)
         share = await self.ocm.create_share(info.id, grantee, role)
-        return self._share_json(share, cs3_path)
+        return self._share_json(share, await self._contact_names(), cs3_path)
 
     async def shares(self) -> list[dict[str, Any]]:
-        return [self._share_json(s) for s in await self.ocm.shares()]
+        shares = await self.ocm.shares()
+        names = await self._contact_names() if shares else {}
+        return [self._share_json(s, names) for s in shares]
 
     async def revoke(self, share_id: str) -> None:
         if share_id not in {s.id.opaque_id for s in await self.ocm.shares()}:
             raise NotFound(f"You have no federated share {share_id!r}")
         await self.ocm.remove_share(share_id)
 
-    def _share_json(self, share: ocm_res.Share, path: str = "") -> dict[str, Any]:
+    def _share_json(
+        self, share: ocm_res.Share, names: dict[str, str], path: str = ""
+    ) -> dict[str, Any]:
         grantee = share.grantee.user_id
+        grantee_id = Contact(grantee.opaque_id, grantee.idp, "", "").id
         data = {
             "id": share.id.opaque_id,
             "name": share.name,
-            "with": Contact(grantee.opaque_id, grantee.idp, "", "").id,
+            "with": grantee_id,
+            # The grantee's name as the contact entry has it ("" if no contact).
+            "with_name": names.get(grantee_id, ""),
             "site": grantee.idp,
             "role": role_of(share_permissions(share)),
             "created": _time(share.ctime),
@@ -205,7 +212,17 @@ class OCMService:
     async def received(self) -> list[dict[str, Any]]:
         shares = await self.ocm.received()
         self._show(shares)
-        return [self._received_json(s) for s in shares]
+        names = await self._contact_names() if shares else {}
+        return [self._received_json(s, names) for s in shares]
+
+    async def _contact_names(self) -> dict[str, str]:
+        """Contact id -> display name, for naming who shared (a share holds only the
+        owner's id at their site); empty when the contacts cannot be listed."""
+        try:
+            users = await self.ocm.contacts()
+        except CS3Error:
+            return {}
+        return {Contact(u.id.opaque_id, u.id.idp, "", "").id: u.display_name for u in users}
 
     def _show(self, shares: list[ocm_res.ReceivedShare]) -> None:
         """What was just listed is what the file browser's place shows (no second call)."""
@@ -224,15 +241,18 @@ class OCMService:
         await self.ocm.set_received_state(share, wanted[state])
         share.state = wanted[state]
         self._show(shares)  # the list just read, with the new state: no second listing
-        return self._received_json(share)
+        return self._received_json(share, await self._contact_names())
 
-    def _received_json(self, share: ocm_res.ReceivedShare) -> dict[str, Any]:
+    def _received_json(self, share: ocm_res.ReceivedShare, names: dict[str, str]) -> dict[str, Any]:
         owner = share.owner
+        owner_id = Contact(owner.opaque_id, owner.idp, "", "").id
         return {
             "id": share.id.opaque_id,
             "name": share.name,
             "state": STATES.get(share.state, "unknown"),
-            "owner": Contact(owner.opaque_id, owner.idp, "", "").id,
+            "owner": owner_id,
+            # The owner's name as her contact entry has it ("" if she is no contact).
+            "owner_name": names.get(owner_id, ""),
             "site": owner.idp,
             "role": role_of(received_permissions(share)),
             "type": _type(share.resource_type),

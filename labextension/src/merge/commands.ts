@@ -6,6 +6,7 @@ import type { ICommandPalette } from '@jupyterlab/apputils';
 import type { IEditorServices } from '@jupyterlab/codeeditor';
 import { PathExt } from '@jupyterlab/coreutils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
+import type { Contents } from '@jupyterlab/services';
 import type { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
@@ -137,7 +138,9 @@ export function addCommands(options: ICommandsOptions): void {
         return noFile('Make a copy');
       }
       const folder =
-        typeof args.folder === 'string' ? args.folder : await askFolder(path);
+        typeof args.folder === 'string'
+          ? args.folder
+          : await askFolder(path, docManager.services.contents);
       if (folder === null) {
         return;
       }
@@ -294,20 +297,34 @@ export function addCommands(options: ICommandsOptions): void {
   });
 }
 
-/** Ask for the folder of a copy; '' = the server's default; null = cancelled. */
-async function askFolder(path: string): Promise<string | null> {
+/**
+ * Ask for the folder of a copy; '' = the server's default; null = cancelled. Beside the
+ * original where that folder takes new files; else (a file shared by another site, a
+ * read-only share) the server's default copy folder, in the user's own files.
+ */
+async function askFolder(
+  path: string,
+  contents: Contents.IManager
+): Promise<string | null> {
+  const folder = PathExt.dirname(path);
+  const writable = await contents
+    .get(folder, { content: false })
+    .then(model => model.writable !== false)
+    .catch(() => true);
   const body = new Widget();
   const label = document.createElement('label');
   label.textContent = 'Folder for the copy';
   const input = document.createElement('input');
   input.className = 'jp-mod-styled cs3lab-CopyDialog-folder';
-  input.value = PathExt.dirname(path) || '/';
+  input.value = writable ? folder || '/' : '';
   input.placeholder = 'empty: the default copy folder';
   const hint = document.createElement('div');
   hint.className = 'cs3lab-CopyDialog-hint';
-  hint.textContent =
-    'Beside the original by default; "/" is your home folder. Leave it empty ' +
-    "to use the server's default copy folder.";
+  hint.textContent = writable
+    ? 'Beside the original by default; "/" is your home folder. Leave it empty ' +
+      "to use the server's default copy folder."
+    : `${folder} takes no new files: the copy goes to your default copy folder ` +
+      'unless you name another ("/" is your home folder).';
   label.append(input);
   body.node.append(label, hint);
   body.addClass('cs3lab-CopyDialog');

@@ -96,6 +96,8 @@ export interface IOCMShare {
   id: string;
   name: string;
   with: string;
+  /** The grantee's name as the contact entry has it; '' when not a contact. */
+  with_name: string;
   site: string;
   role: Role;
   created: string | null;
@@ -107,6 +109,8 @@ export interface IOCMReceived {
   name: string;
   state: string;
   owner: string;
+  /** The owner's name as her contact entry has it; '' when she is no contact. */
+  owner_name: string;
   site: string;
   role: Role;
   type: 'file' | 'directory';

@@ -711,11 +711,11 @@ export class ShareWidget extends Widget {
         el(
           'li',
           {},
-          avatar(s.with),
+          avatar(s.with_name || s.with),
           el(
             'span',
             { class: 'cs3lab-Share-who' },
-            el('span', { class: 'cs3lab-Share-name' }, s.with),
+            el('span', { class: 'cs3lab-Share-name' }, s.with_name || s.with),
             el(
               'span',
               { class: 'cs3lab-Share-detail' },

@@ -2,6 +2,7 @@ import { Widget } from '@lumino/widgets';
 
 import {
   errorMessage,
+  errorStatus,
   formatDate,
   granteeLabel,
   ILink,
@@ -118,8 +119,12 @@ export class SharedPanel extends Widget {
   // -- shared with me ------------------------------------------------------------------
 
   private async _renderWithMe(): Promise<void> {
+    // A site may have no shares between its own users (a federated site: 501) or no
+    // federation: the other kind is still listed.
     const [local, ocm] = await Promise.all([
-      sharingAPI.received(),
+      sharingAPI
+        .received()
+        .catch(unlessUnsupported({ shares: [] as IReceivedShare[] })),
       sharingAPI.ocmReceived().catch(() => [] as IOCMReceived[])
     ]);
     const list = el('ul', {
@@ -172,8 +177,8 @@ export class SharedPanel extends Widget {
     return this._row({
       attrs: { 'data-ocm-id': share.id },
       name: share.name,
-      owner: share.owner,
-      from: `${share.owner} at ${share.site}`,
+      owner: share.owner_name || share.owner,
+      from: `${share.owner_name || share.owner} at ${share.site}`,
       role: share.role,
       state: share.state,
       isFolder: share.type !== 'file',
@@ -255,7 +260,11 @@ export class SharedPanel extends Widget {
 
   private async _renderByMe(): Promise<void> {
     const [mine, ocm] = await Promise.all([
-      sharingAPI.sharedByMe(),
+      sharingAPI
+        .sharedByMe()
+        .catch(
+          unlessUnsupported({ shares: [] as IShare[], links: [] as ILink[] })
+        ),
       sharingAPI.ocmShares().catch(() => [] as IOCMShare[])
     ]);
     const list = el('ul', {
@@ -272,7 +281,7 @@ export class SharedPanel extends Widget {
         el(
           'li',
           { class: 'cs3lab-SharedPanel-item' },
-          avatar(share.with),
+          avatar(share.with_name || share.with),
           el(
             'span',
             { class: 'cs3lab-Share-who' },
@@ -280,7 +289,7 @@ export class SharedPanel extends Widget {
             el(
               'span',
               { class: 'cs3lab-Share-detail' },
-              `with ${share.with} at ${share.site} · ${roleLabel(share.role)}`
+              `with ${share.with_name || share.with} at ${share.site} · ${roleLabel(share.role)}`
             )
           )
         )
@@ -383,4 +392,14 @@ export class SharedPanel extends Widget {
   private _tab: Tab = 'with-me';
   private _body: HTMLElement;
   private _error: HTMLElement;
+}
+
+/** A catch handler: `empty` when the site does not support the request (501), else rethrow. */
+function unlessUnsupported<T>(empty: T): (error: unknown) => T {
+  return error => {
+    if (errorStatus(error) === 501) {
+      return empty;
+    }
+    throw error;
+  };
 }
