@@ -29,6 +29,7 @@ import {
   runScenario,
   timeoutMs,
   waitForDocument,
+  waitForKernel,
   waitInPage
 } from './lab.mjs';
 
@@ -167,12 +168,7 @@ async function run({ alice, carol }, shot) {
     const context = window.jupyterapp.shell.currentWidget?.context;
     return context?.isReady && !context.path.startsWith('Federated shares/');
   });
-  // Its kernel first: the kernel's language_info would make the notebook dirty after a save.
-  await waitInPage(carol, 'the kernel of the copy did not become idle', () => {
-    const sessionContext = window.jupyterapp.shell.currentWidget.sessionContext;
-    const kernel = sessionContext.session?.kernel;
-    return sessionContext.isReady && (!kernel || kernel.status === 'idle');
-  });
+  await waitForKernel(carol, 'the copy');
   const copy = (await current(carol)).path;
   check(copy.endsWith('.ipynb'), `the copy opened is ${copy}`);
   log(`carol's copy at her site: ${copy}`);

@@ -221,13 +221,20 @@ export async function waitForDocument(page, path, reason = `${path} did not open
 export async function openNotebook(page, name) {
   await fileRow(page, name).dblclick({ timeout: TIMEOUT });
   await waitForDocument(page, name);
-  // Let the kernel connect first: its language_info would dirty the notebook after a save.
+  await waitForKernel(page, name);
+  return page.locator('.jp-NotebookPanel:visible .jp-Notebook .jp-Cell').first();
+}
+
+/**
+ * Waits until the current notebook's kernel (if it has one) is connected and idle: its
+ * language_info would make the notebook dirty again after a save.
+ */
+export async function waitForKernel(page, name) {
   await waitInPage(page, `the kernel of ${name} did not become idle`, () => {
     const sessionContext = window.jupyterapp.shell.currentWidget.sessionContext;
     const kernel = sessionContext.session?.kernel;
     return sessionContext.isReady && (!kernel || kernel.status === 'idle');
   });
-  return page.locator('.jp-NotebookPanel:visible .jp-Notebook .jp-Cell').first();
 }
 
 /**
