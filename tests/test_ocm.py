@@ -163,6 +163,12 @@ def test_share_with_unknown_contact_or_role_is_refused(contacts, alice):
         "POST", "cs3lab/api/ocm/shares", {"path": name, "contact": carol_id, "role": "owner"}
     )
     assert status == 400, body
+    # These sites have neither shares between their own users nor public links: the share
+    # dialog's access answer says so (it was a 501, and the dialog showed only an error).
+    status, access = alice.request("GET", f"cs3lab/api/shares?path={quote(name)}")
+    assert status == 200, access
+    assert access["links_available"] is False and access["shares_available"] is False, access
+    assert access["links"] == [] and access["shares"] == [], access
 
 
 def test_editor_share_open_save_back_stale_save_revoke(contacts, alice, carol):

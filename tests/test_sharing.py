@@ -144,6 +144,7 @@ async def test_share_folder_with_bob_then_change_role_and_revoke(jp_fetch, proje
 
     # Who has access; the listing badge comes with the listing.
     _, access = await call(jp_fetch, "GET", "shares", path=project)
+    assert access["links_available"] is True and access["shares_available"] is True
     assert [s["grantee"]["username"] for s in access["shares"]] == ["bob"]
     listing = await api(jp_fetch, "GET", "")
     entry = next(c for c in listing["content"] if c["name"] == project)

@@ -17,13 +17,14 @@ import asyncio
 import logging
 import posixpath
 import time
+from collections.abc import Awaitable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
 
 from ..contents_manager.mounts import Mount, MountTable, unique_names
-from ..cs3.errors import CS3Error, InvalidArgument, NotFound, PermissionDenied
+from ..cs3.errors import CS3Error, InvalidArgument, NotFound, NotSupported, PermissionDenied
 from ..cs3.files import CONTAINER, Files, ResourceInfo, mtime_seconds
 from ..cs3.identity import Identity
 from ..cs3.links import Links, list_existing_links
@@ -391,12 +392,18 @@ class SharingService:
         """Who has access to ``path`` through the user's shares and links."""
         info = await self.files.stat(path)
         results = await asyncio.gather(
-            *(p.on_resource(info) for p in self.providers.values()),
-            self.links.list(info.id),
+            *(_unless_unsupported(p.on_resource(info)) for p in self.providers.values()),
+            _unless_unsupported(self.links.list(info.id)),
         )
-        shares = [s for chunk in results[:-1] for s in chunk]
-        links = [self._link_json(link, info, path) for link in results[-1]]
-        return {"resource": model.resource(self.home, info, path), "shares": shares, "links": links}
+        found = results[-1]
+        return {
+            "resource": model.resource(self.home, info, path),
+            "shares": [s for chunk in results[:-1] for s in chunk or []],
+            "links": [self._link_json(link, info, path) for link in found or []],
+            # False where the site has none of them (a site made for federation may not).
+            "shares_available": any(chunk is not None for chunk in results[:-1]),
+            "links_available": found is not None,
+        }
 
     async def shared_by_me(self) -> dict:
         shares: list[dict] = []
@@ -546,3 +553,14 @@ class SharingService:
                     "roles": sorted({roles.role_of(s.permissions.permissions) for s in shares}),
                 }
         return out
+
+
+T = TypeVar("T")
+
+
+async def _unless_unsupported(call: Awaitable[T]) -> T | None:
+    """What ``call`` gives; None where the site does not support it."""
+    try:
+        return await call
+    except NotSupported:
+        return None

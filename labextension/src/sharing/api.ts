@@ -66,6 +66,10 @@ export interface IAccess {
   resource: IResource;
   shares: IShare[];
   links: ILink[];
+  /** False where the site has no shares between its users. */
+  shares_available: boolean;
+  /** False where the site has no public links. */
+  links_available: boolean;
 }
 
 /** The `share` field cs3lab puts on every entry of a directory listing. */

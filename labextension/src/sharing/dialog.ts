@@ -103,8 +103,8 @@ export class ShareWidget extends Widget {
   async refresh(): Promise<void> {
     try {
       const access = await sharingAPI.access(this._target.path);
-      this._renderAccess(access.shares);
-      this._renderLinks(access.links);
+      this._renderAccess(access.shares, access.shares_available !== false);
+      this._renderLinks(access.links, access.links_available !== false);
       this._say(this._peopleError, '');
     } catch (error) {
       this._say(this._peopleError, errorMessage(error));
@@ -195,13 +195,13 @@ export class ShareWidget extends Widget {
       'section',
       { class: 'cs3lab-Share-section' },
       el('h3', {}, 'People and groups'),
-      el(
+      (this._addPeople = el(
         'div',
         { class: 'cs3lab-Share-row cs3lab-Share-add' },
         el('div', { class: 'cs3lab-Share-combo' }, input, suggestions),
         role,
         button('Share', share, { accept: true, cls: 'cs3lab-Share-submit' })
-      ),
+      )),
       this._peopleError,
       this._peopleInfo,
       el('h4', {}, 'Who has access'),
@@ -265,8 +265,19 @@ export class ShareWidget extends Widget {
     list.hidden = false;
   }
 
-  private _renderAccess(shares: IShare[]): void {
+  private _renderAccess(shares: IShare[], available = true): void {
     this._access.replaceChildren();
+    this._addPeople.hidden = !available;
+    if (!available) {
+      this._access.append(
+        el(
+          'li',
+          { class: 'cs3lab-mod-empty' },
+          'This site has no shares between its users: share with other institutions below.'
+        )
+      );
+      return;
+    }
     if (shares.length === 0) {
       this._access.append(
         el('li', { class: 'cs3lab-mod-empty' }, 'Only you have access.')
@@ -390,7 +401,7 @@ export class ShareWidget extends Widget {
         { class: 'cs3lab-Share-hint' },
         'Anyone with the link can open it, without an account.'
       ),
-      el(
+      (this._newLink = el(
         'div',
         { class: 'cs3lab-Share-row cs3lab-Share-newLink' },
         role,
@@ -400,15 +411,26 @@ export class ShareWidget extends Widget {
           accept: true,
           cls: 'cs3lab-Share-createLink'
         })
-      ),
+      )),
       this._linksError,
       this._linksInfo,
       this._links
     );
   }
 
-  private _renderLinks(links: ILink[]): void {
+  private _renderLinks(links: ILink[], available = true): void {
     this._links.replaceChildren();
+    this._newLink.hidden = !available;
+    if (!available) {
+      this._links.append(
+        el(
+          'li',
+          { class: 'cs3lab-mod-empty' },
+          'This site has no public links.'
+        )
+      );
+      return;
+    }
     if (links.length === 0) {
       this._links.append(el('li', { class: 'cs3lab-mod-empty' }, 'No links.'));
     }
@@ -768,6 +790,8 @@ export class ShareWidget extends Widget {
   private _picked: ICandidate | null = null;
   private _access!: HTMLUListElement;
   private _links!: HTMLUListElement;
+  private _newLink!: HTMLElement;
+  private _addPeople!: HTMLElement;
   private _ocmList!: HTMLUListElement;
   private _peopleError!: HTMLElement;
   private _peopleInfo!: HTMLElement;
