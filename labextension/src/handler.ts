@@ -1,6 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { trans } from './i18n';
+
 /**
  * The URL namespace of cs3lab's server extension API.
  */
@@ -64,4 +66,22 @@ export async function requestAPI<T>(
     throw new CS3APIError(response, message, body);
   }
   return data as T;
+}
+
+/** What to tell the user about a failed request (the server's own message). */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ServerConnection.ResponseError) {
+    return error.message;
+  }
+  if (error instanceof ServerConnection.NetworkError) {
+    return trans.__('The Jupyter server cannot be reached: %1', error.message);
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The HTTP status of a failed request (0 when there is none). */
+export function errorStatus(error: unknown): number {
+  return error instanceof ServerConnection.ResponseError
+    ? error.response.status
+    : 0;
 }

@@ -3,6 +3,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
 
 // The status item is shown as soon as the application starts.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -14,6 +15,7 @@ import { shareBadge, sharingPlugin } from './sharing/plugin';
 import { mergePlugin } from './merge/plugin';
 import { placeBadge } from './places';
 import { recyclePlugin } from './recycle/plugin';
+import { useTranslator } from './i18n';
 
 /**
  * Shows in the status bar which CS3 user and site the session is connected to.
@@ -24,7 +26,13 @@ const sessionStatus: JupyterFrontEndPlugin<void> = {
     'Shows the CS3 user and site this server is connected to in the status bar.',
   autoStart: true,
   requires: [IStatusBar],
-  activate: (app: JupyterFrontEnd, statusBar: IStatusBar): void => {
+  optional: [ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar,
+    translator: ITranslator | null
+  ): void => {
+    useTranslator(translator);
     const item = new SessionStatusItem({
       serverSettings: app.serviceManager.serverSettings
     });

@@ -1,4 +1,5 @@
 import type { BadgeProvider } from './badges';
+import { trans } from './i18n';
 
 export const PLACE_BADGE_CLASS = 'cs3lab-PlaceBadge';
 
@@ -30,7 +31,7 @@ export function describePlaceEntry(model: {
         title: `Shared with you by ${mount.owner}`
       };
     case 'space':
-      return { text: 'space', title: 'A project space' };
+      return { text: 'space', title: trans.__('A project space') };
     default:
       return { text: mount.kind, title: mount.kind };
   }

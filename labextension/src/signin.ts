@@ -1,6 +1,7 @@
 import { Notification } from '@jupyterlab/apputils';
 
 import { CS3APIError } from './handler';
+import { trans } from './i18n';
 
 /**
  * The place to sign in again that the server named in a 401 (a JupyterHub's
@@ -38,8 +39,8 @@ export class SignInNotice {
         autoClose: false,
         actions: [
           {
-            label: 'Sign in again',
-            caption: 'Sign in in a new tab; come back here to save',
+            label: trans.__('Sign in again'),
+            caption: trans.__('Sign in in a new tab; come back here to save'),
             displayType: 'accent',
             callback: event => {
               event.preventDefault();

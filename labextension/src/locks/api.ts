@@ -213,24 +213,6 @@ export function formatTime(iso: string | null | undefined): string {
   return `${day} ${time}`;
 }
 
-/** The message of an error from requestAPI, for a notification. */
-export function errorMessage(error: unknown): string {
-  if (error instanceof ServerConnection.ResponseError) {
-    return error.message;
-  }
-  if (error instanceof ServerConnection.NetworkError) {
-    return `The Jupyter server cannot be reached: ${error.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The HTTP status of an error from requestAPI (0 when there is none). */
-export function errorStatus(error: unknown): number {
-  return error instanceof ServerConnection.ResponseError
-    ? error.response.status
-    : 0;
-}
-
 function query(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
 }

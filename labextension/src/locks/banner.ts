@@ -1,10 +1,9 @@
-// cs3lab's UI has no translation domain yet: its strings are English.
-/* eslint-disable jupyter/no-untranslated-string */
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { formatTime, holderLabel } from './api';
 import type { LockSession } from './session';
+import { trans } from '../i18n';
 
 export const BANNER_CLASS = 'cs3lab-LockBanner';
 
@@ -64,8 +63,10 @@ export class LockBanner extends Widget {
     }
     const copy: IBannerAction = {
       name: 'copy',
-      label: 'Make a copy',
-      title: 'Save a copy next to this file and open it, to edit on your own',
+      label: trans.__('Make a copy'),
+      title: trans.__(
+        'Save a copy next to this file and open it, to edit on your own'
+      ),
       run: this._makeCopy
     };
     const actions: IBannerAction[] = [];
@@ -78,8 +79,8 @@ export class LockBanner extends Widget {
       text = 'Nobody is editing this file now.';
       actions.push({
         name: 'edit-now',
-        label: 'Edit now',
-        title: 'Take the lock, load the latest version and edit it',
+        label: trans.__('Edit now'),
+        title: trans.__('Take the lock, load the latest version and edit it'),
         primary: true,
         run: () => session.editNow()
       });
@@ -88,8 +89,8 @@ export class LockBanner extends Widget {
       text = `You are editing this in another session (since ${formatTime(lock.since)}).`;
       actions.push({
         name: 'take-over',
-        label: 'Take over',
-        title: 'Edit it here; the other session becomes read-only',
+        label: trans.__('Take over'),
+        title: trans.__('Edit it here; the other session becomes read-only'),
         primary: true,
         run: () => session.editNow(true)
       });
@@ -105,8 +106,8 @@ export class LockBanner extends Widget {
         text += ' Your request to edit is pending.';
         actions.push({
           name: 'withdraw',
-          label: 'Withdraw',
-          title: 'Withdraw your request to edit',
+          label: trans.__('Withdraw'),
+          title: trans.__('Withdraw your request to edit'),
           run: () => session.withdraw()
         });
       } else {
@@ -117,7 +118,9 @@ export class LockBanner extends Widget {
         actions.push({
           name: 'request',
           label:
-            request?.state === 'declined' ? 'Request again' : 'Request edit',
+            request?.state === 'declined'
+              ? trans.__('Request again')
+              : trans.__('Request edit'),
           title: `Ask ${holderLabel(lock.holder)} to hand the lock over to you`,
           primary: true,
           run: () => session.requestEdit()
@@ -129,7 +132,7 @@ export class LockBanner extends Widget {
       text += ' A stale or malformed lock marker was found and is ignored.';
       actions.push({
         name: 'clear-stale',
-        label: 'Clear stale lock',
+        label: trans.__('Clear stale lock'),
         title: `Remove what cs3lab ignores: ${stale
           .map(m => `${m.marker} (${m.problem})`)
           .join(', ')}`,
@@ -140,8 +143,10 @@ export class LockBanner extends Widget {
       text += ' A newer version was saved (you have changes here).';
       actions.push({
         name: 'show-latest',
-        label: 'Show latest',
-        title: 'Load the latest saved version; your changes here are dropped',
+        label: trans.__('Show latest'),
+        title: trans.__(
+          'Load the latest saved version; your changes here are dropped'
+        ),
         run: () => session.showLatest()
       });
     }

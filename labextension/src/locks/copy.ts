@@ -3,7 +3,7 @@ import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import type { Contents } from '@jupyterlab/services';
 
 import { makeCopyWithOrigin } from '../merge/api';
-import { errorMessage } from './api';
+import { errorMessage } from '../handler';
 
 /**
  * "Make a copy": a copy that records its origin (POST /cs3lab/api/copies, so

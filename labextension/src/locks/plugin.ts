@@ -8,6 +8,7 @@ import type {
 } from '@jupyterlab/docregistry';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
+import { ITranslator } from '@jupyterlab/translation';
 import type { IDisposable } from '@lumino/disposable';
 
 // Widget extensions are made synchronously with each document widget, and the
@@ -18,6 +19,7 @@ import { ReadOnlyCommandGuard } from './commands';
 import { makeCopy } from './copy';
 import { DocumentLockView } from './document';
 import { LockSession } from './session';
+import { useTranslator } from '../i18n';
 /* eslint-enable jupyter/prefer-lazy-imports */
 
 /** The document widget factories whose documents take the lock. */
@@ -119,11 +121,13 @@ export const locksPlugin: JupyterFrontEndPlugin<void> = {
   description:
     'Takes the write lock of opened notebooks and files; read-only views of documents others edit.',
   autoStart: true,
-  optional: [INotebookTracker],
+  optional: [INotebookTracker, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    translator: ITranslator | null
   ): void => {
+    useTranslator(translator);
     if (notebooks) {
       new ReadOnlyCommandGuard(app.commands, notebooks);
     }

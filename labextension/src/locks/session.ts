@@ -1,19 +1,14 @@
-// cs3lab's UI has no translation domain yet: its strings are English.
-/* eslint-disable jupyter/no-untranslated-string */
 import { Notification } from '@jupyterlab/apputils';
-import type { IChangedArgs } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
-import type { INotebookModel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { trans } from '../i18n';
 import {
   acquireLock,
   answerRequest,
   clearStaleMarkers,
-  errorMessage,
-  errorStatus,
   holderLabel,
   IEditRequest,
   ILockState,
@@ -23,7 +18,10 @@ import {
   requestEdit,
   withdrawRequest
 } from './api';
-import { applyInPlace } from './follow';
+import { errorMessage, errorStatus } from '../handler';
+import { RequestNotices } from './requests';
+import { StoredVersion } from './stored';
+import { Ticker } from './ticker';
 
 /**
  * Where this browser tab stands with one document:
@@ -42,18 +40,30 @@ export const MAX_HEARTBEAT_MS = 5000;
 /**
  * The lock of one open document (one context, however many views of it),
  * for this browser tab: takes it on open, heartbeats, releases it on close,
- * or polls while read-only; requests and hand-over.
+ * or polls while read-only; requests and hand-over. What a reader sees of
+ * the stored file is `StoredVersion`'s; the holder's request notices are
+ * `RequestNotices`'.
  */
 export class LockSession implements IDisposable {
   constructor(options: LockSession.IOptions) {
     this.context = options.context;
     this._contents = options.contents;
     this._path = options.path;
+    this._stored = new StoredVersion({
+      context: this.context,
+      contents: this._contents,
+      path: () => this._path,
+      readOnly: () => this._mode === 'readonly',
+      changed: () => this._changed.emit(),
+      reloading: phase => this._reloading.emit(phase)
+    });
+    this._requests = new RequestNotices({
+      name: () => this._name,
+      handOver: request => this.handOver(request),
+      decline: request => this.decline(request)
+    });
     this.context.pathChanged.connect(this._onPathChanged, this);
     this.context.disposed.connect(() => this.dispose());
-    this.context.model.stateChanged.connect(this._onModelState, this);
-    const cells = (this.context.model as Partial<INotebookModel>).cells;
-    cells?.changed.connect(this._onCellsChanged, this);
   }
 
   readonly context: DocumentRegistry.Context;
@@ -74,7 +84,7 @@ export class LockSession implements IDisposable {
 
   /** The holder saved a version not shown because the reader has local changes. */
   get newerVersion(): boolean {
-    return this._newerVersion;
+    return this._stored.newerVersion;
   }
 
   /** An action is under way (a button's request); the banner disables itself. */
@@ -110,9 +120,9 @@ export class LockSession implements IDisposable {
       this.context.contentsModel?.writable === false
     ) {
       // Loaded while someone else still held it: get the version we now own.
-      await this._reload();
+      await this._stored.reload();
     }
-    this._lastModified = this.context.contentsModel?.last_modified ?? null;
+    this._stored.loaded();
     this._markReadOnly();
   }
 
@@ -125,7 +135,7 @@ export class LockSession implements IDisposable {
         await this._acquireFailed(error, true);
         return;
       }
-      await this._followToLatest(true);
+      await this._stored.follow(true);
     });
   }
 
@@ -136,7 +146,7 @@ export class LockSession implements IDisposable {
         this._setState(await requestEdit(this._path));
         this._notifiedAnswer = '';
       } catch (error) {
-        this._error('Could not request edit', error);
+        this._error(trans.__('Could not request edit'), error);
       }
     });
   }
@@ -150,7 +160,7 @@ export class LockSession implements IDisposable {
           this._setState({ ...this._state, my_request: null });
         }
       } catch (error) {
-        this._error('Could not withdraw the request', error);
+        this._error(trans.__('Could not withdraw the request'), error);
       }
     });
   }
@@ -161,19 +171,19 @@ export class LockSession implements IDisposable {
       try {
         this._setState(await clearStaleMarkers(this._path));
         Notification.emit(
-          `Cleared the stale lock markers of ${this._name}.`,
+          trans.__('Cleared the stale lock markers of %1.', this._name),
           'success',
           { autoClose: 4000 }
         );
       } catch (error) {
-        this._error('Could not clear the stale lock', error);
+        this._error(trans.__('Could not clear the stale lock'), error);
       }
     });
   }
 
   /** "Show latest": reload the holder's version, dropping local changes. */
   async showLatest(): Promise<void> {
-    await this._run(() => this._followToLatest(true));
+    await this._run(() => this._stored.follow(true));
   }
 
   /** The holder hands the lock to `request`'s requester: save, pass, read-only. */
@@ -182,7 +192,10 @@ export class LockSession implements IDisposable {
     try {
       await this.context.save();
     } catch (error) {
-      this._error(`Not handed over to ${who}: the save failed`, error);
+      this._error(
+        trans.__('Not handed over to %1: the save failed', who),
+        error
+      );
       return;
     }
     try {
@@ -191,15 +204,20 @@ export class LockSession implements IDisposable {
         request.requester.username,
         true
       );
-      this._stopTimer();
+      this._ticker.stop();
       this._setState(state);
       this._setMode('readonly');
       this._startPolling();
-      Notification.emit(`You handed ${this._name} over to ${who}.`, 'success', {
-        autoClose: 4000
-      });
+      Notification.emit(
+        trans.__('You handed %1 over to %2.', this._name, who),
+        'success',
+        { autoClose: 4000 }
+      );
     } catch (error) {
-      this._error(`Could not hand ${this._name} over to ${who}`, error);
+      this._error(
+        trans.__('Could not hand %1 over to %2', this._name, who),
+        error
+      );
     }
   }
 
@@ -210,7 +228,7 @@ export class LockSession implements IDisposable {
         await answerRequest(this._path, request.requester.username, false)
       );
     } catch (error) {
-      this._error('Could not decline the request', error);
+      this._error(trans.__('Could not decline the request'), error);
     }
   }
 
@@ -219,11 +237,9 @@ export class LockSession implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    this._stopTimer();
-    for (const id of this._requestNotes.values()) {
-      Notification.dismiss(id);
-    }
-    this._requestNotes.clear();
+    this._ticker.stop();
+    this._stored.dispose();
+    this._requests.dispose();
     if (this._mode === 'editing') {
       void releaseLock(this._path).catch(() => undefined);
     } else if (this._state?.my_request?.state === 'pending') {
@@ -234,7 +250,7 @@ export class LockSession implements IDisposable {
 
   /** The page goes away: stop; the caller releases with a keepalive request. */
   detachForUnload(): void {
-    this._stopTimer();
+    this._ticker.stop();
   }
 
   /** The page came back from the back-forward cache: take the lock again. */
@@ -256,7 +272,6 @@ export class LockSession implements IDisposable {
   private async _acquire(takeover: boolean): Promise<void> {
     const state = await acquireLock(this._path, takeover);
     this._setState(state);
-    this._newerVersion = false;
     this._setMode('editing');
     this._startHeartbeat();
   }
@@ -276,7 +291,7 @@ export class LockSession implements IDisposable {
       // are still checked against the stored version.
       Notification.info(errorMessage(error), { autoClose: 8000 });
     } else {
-      this._error(`Could not lock ${this._name} for editing`, error);
+      this._error(trans.__('Could not lock %1 for editing', this._name), error);
     }
     this._setMode('unmanaged');
   }
@@ -284,10 +299,9 @@ export class LockSession implements IDisposable {
   // -- heartbeat (holder) ------------------------------------------------------
 
   private _startHeartbeat(): void {
-    this._stopTimer();
     const seconds = this._state?.expiry_seconds || 120;
     const interval = Math.min((seconds * 1000) / 4, MAX_HEARTBEAT_MS);
-    this._schedule(() => this._heartbeat(), interval);
+    this._ticker.start(() => this._heartbeat(), interval);
   }
 
   private async _heartbeat(): Promise<void> {
@@ -298,19 +312,17 @@ export class LockSession implements IDisposable {
       if (status === 409 || status === 423) {
         this._lost(errorMessage(error));
       } else if (status === 404) {
-        this._stopTimer(); // deleted
+        this._ticker.stop(); // deleted
       }
       // Network errors and others: try again at the next beat.
     }
   }
 
   private _lost(message: string): void {
-    this._stopTimer();
+    this._ticker.stop();
     this._setMode('readonly');
     // The server's message says why, and who holds the file now.
-    Notification.warning(message, {
-      autoClose: false
-    });
+    Notification.warning(message, { autoClose: false });
     void this._poll();
     this._startPolling();
   }
@@ -318,8 +330,7 @@ export class LockSession implements IDisposable {
   // -- polling (reader) --------------------------------------------------------
 
   private _startPolling(): void {
-    this._stopTimer();
-    this._schedule(() => this._poll(), POLL_MS);
+    this._ticker.start(() => this._poll(), POLL_MS);
   }
 
   private async _poll(): Promise<void> {
@@ -337,203 +348,42 @@ export class LockSession implements IDisposable {
       return;
     }
     this._setState(state);
-    const answer = state.my_request;
-    if (answer && answer.state !== 'pending') {
-      const key = `${answer.state}:${answer.answered_at}`;
-      if (key !== this._notifiedAnswer) {
-        this._notifiedAnswer = key;
-        const who = holderLabel(answer.answered_by);
-        if (answer.state === 'granted') {
-          Notification.success(`${who} handed you the lock on ${this._name}.`, {
-            autoClose: 6000
-          });
-          await this.editNow();
-          return;
-        }
-        Notification.info(
-          `${who} declined your request to edit ${this._name}.`,
-          {
-            autoClose: 6000
-          }
-        );
-      }
+    if (await this._answered(state)) {
+      return;
     }
     if (state.this_session) {
       // Another tab of this server holds it: share its hold.
       await this.editNow();
       return;
     }
-    const loaded = this.context.isReady && this._lastModified !== null;
-    if (loaded && model.last_modified !== this._lastModified) {
-      await this._followToLatest(false);
-    }
+    await this._stored.check(model);
   }
 
-  /** Show the stored version: automatically unless the reader has local changes. */
-  private async _followToLatest(force: boolean): Promise<void> {
-    if (!force && this._keepLocal) {
-      this._newerVersion = true;
-      this._changed.emit();
-      return;
-    }
-    if (await this._updateInPlace()) {
-      this._newerVersion = false;
-      this._changed.emit();
-      return;
-    }
-    await this._reload();
-    this._newerVersion = false;
-    this._changed.emit();
-  }
-
-  /** Follow a save without reloading the view (see follow.ts); false if it cannot. */
-  private async _updateInPlace(): Promise<boolean> {
-    const type = this.context.contentsModel?.type;
-    if (!this.context.isReady || (type !== 'notebook' && type !== 'file')) {
+  /** Tell the reader the holder's answer to their request; true if it was "yes". */
+  private async _answered(state: ILockState): Promise<boolean> {
+    const answer = state.my_request;
+    if (!answer || answer.state === 'pending') {
       return false;
     }
-    let stored: Contents.IModel;
-    try {
-      stored = await this._contents.get(this._path, {
-        type,
-        format: type === 'notebook' ? 'json' : 'text',
-        content: true
-      });
-    } catch {
+    const key = `${answer.state}:${answer.answered_at}`;
+    if (key === this._notifiedAnswer) {
       return false;
     }
-    if (this._isDisposed) {
-      return true;
-    }
-    // The context's contents model says whether the document can be saved
-    // (writable) and what was loaded (last_modified); only a reload updates
-    // it publicly, and a reload re-renders every cell and loses the scroll
-    // position. Without this (private) method, reload.
-    const context = this.context as unknown as {
-      _updateContentsModel?: (model: Contents.IModel) => void;
-    };
-    if (typeof context._updateContentsModel !== 'function') {
-      return false;
-    }
-    this._reverting = true;
-    try {
-      if (!applyInPlace(this.context.model, stored.content, stored.format)) {
-        return false;
-      }
-      context._updateContentsModel(stored);
-      this.context.model.dirty = false;
-      this._lastModified = stored.last_modified;
-      return true;
-    } catch (error) {
-      console.warn(
-        'cs3lab: could not follow the save in place, reloading',
-        error
+    this._notifiedAnswer = key;
+    const who = holderLabel(answer.answered_by);
+    if (answer.state === 'granted') {
+      Notification.success(
+        trans.__('%1 handed you the lock on %2.', who, this._name),
+        { autoClose: 6000 }
       );
-      return false;
-    } finally {
-      this._reverting = false;
+      await this.editNow();
+      return true;
     }
-  }
-
-  private async _reload(): Promise<void> {
-    this._reverting = true;
-    this._reloading.emit('before');
-    try {
-      await this.context.revert();
-      this.context.model.dirty = false;
-    } catch {
-      // context.revert shows its own error dialog.
-    } finally {
-      this._reverting = false;
-      this._lastModified = this.context.contentsModel?.last_modified ?? null;
-      this._reloading.emit('after');
-    }
-  }
-
-  /**
-   * A read-only document is never dirty: the kernel's `language_info` (or any
-   * other change that got through) is not the reader's work, and a dirty
-   * document would ask to be saved on close. Unless those are the reader's own
-   * unsaved edits from before the lock was lost.
-   */
-  private _onModelState(_: unknown, change: IChangedArgs<any>): void {
-    if (
-      change.name === 'dirty' &&
-      change.newValue === true &&
-      this._mode === 'readonly' &&
-      !this._keepLocal
-    ) {
-      queueMicrotask(() => {
-        if (
-          this._mode === 'readonly' &&
-          !this._keepLocal &&
-          !this._isDisposed
-        ) {
-          this.context.model.dirty = false;
-        }
-      });
-    }
-  }
-
-  /**
-   * Cells were added, removed or moved in a read-only notebook all the same
-   * (a menu command, a drop): put the stored version back.
-   */
-  private _onCellsChanged(): void {
-    if (this._mode !== 'readonly' || this._reverting || this._keepLocal) {
-      return;
-    }
-    if (!this.context.isReady) {
-      return; // the initial load
-    }
-    clearTimeout(this._revertTimer);
-    this._revertTimer = window.setTimeout(() => {
-      if (this._mode === 'readonly' && !this._reverting && !this._isDisposed) {
-        void this._reload();
-      }
-    }, 300);
-  }
-
-  // -- requests to the holder ----------------------------------------------------
-
-  private _showRequests(state: ILockState): void {
-    const pending = new Set<string>();
-    if (this._mode === 'editing') {
-      for (const request of state.requests) {
-        const key = `${request.requester.username}@${request.at}`;
-        pending.add(key);
-        if (!this._requestNotes.has(key)) {
-          this._requestNotes.set(key, this._notifyRequest(request));
-        }
-      }
-    }
-    for (const [key, id] of this._requestNotes) {
-      if (!pending.has(key)) {
-        Notification.dismiss(id);
-        this._requestNotes.delete(key);
-      }
-    }
-  }
-
-  private _notifyRequest(request: IEditRequest): string {
-    const who = holderLabel(request.requester);
-    return Notification.emit(`${who} asks to edit ${this._name}`, 'info', {
-      autoClose: false,
-      actions: [
-        {
-          label: 'Hand over',
-          caption: `Save ${this._name}, then let ${who} edit it; you keep reading it`,
-          displayType: 'accent',
-          callback: () => void this.handOver(request)
-        },
-        {
-          label: 'Decline',
-          caption: `Keep editing; ${who} is told`,
-          displayType: 'default',
-          callback: () => void this.decline(request)
-        }
-      ]
-    });
+    Notification.info(
+      trans.__('%1 declined your request to edit %2.', who, this._name),
+      { autoClose: 6000 }
+    );
+    return false;
   }
 
   // -- helpers -------------------------------------------------------------------
@@ -547,11 +397,7 @@ export class LockSession implements IDisposable {
       return;
     }
     this._mode = mode;
-    if (mode === 'readonly') {
-      this._keepLocal = this.context.isReady && this.context.model.dirty;
-    } else {
-      this._keepLocal = false;
-    }
+    this._stored.setReadOnly(mode === 'readonly');
     this._markReadOnly();
     this._changed.emit();
   }
@@ -568,7 +414,7 @@ export class LockSession implements IDisposable {
       return;
     }
     this._state = state;
-    this._showRequests(state);
+    this._requests.show(this._mode === 'editing' ? state.requests : []);
     this._changed.emit();
   }
 
@@ -588,25 +434,6 @@ export class LockSession implements IDisposable {
     }
   }
 
-  private _schedule(tick: () => Promise<void>, interval: number): void {
-    const generation = ++this._generation;
-    const loop = async () => {
-      if (this._isDisposed || generation !== this._generation) {
-        return;
-      }
-      await tick();
-      if (!this._isDisposed && generation === this._generation) {
-        this._timer = window.setTimeout(loop, interval);
-      }
-    };
-    this._timer = window.setTimeout(loop, interval);
-  }
-
-  private _stopTimer(): void {
-    this._generation++;
-    clearTimeout(this._timer);
-  }
-
   private _onPathChanged(_: unknown, path: string): void {
     this._path = path;
     this._changed.emit();
@@ -622,16 +449,11 @@ export class LockSession implements IDisposable {
   private _path: string;
   private _mode: LockMode = 'acquiring';
   private _state: ILockState | null = null;
-  private _lastModified: string | null = null;
-  private _newerVersion = false;
   private _busy = false;
-  private _reverting = false;
-  private _keepLocal = false;
-  private _revertTimer = 0;
-  private _timer = 0;
-  private _generation = 0;
   private _notifiedAnswer = '';
-  private _requestNotes = new Map<string, string>();
+  private _stored: StoredVersion;
+  private _requests: RequestNotices;
+  private _ticker = new Ticker();
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _reloading = new Signal<this, 'before' | 'after'>(this);

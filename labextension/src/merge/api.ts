@@ -1,5 +1,4 @@
 import type * as nbformat from '@jupyterlab/nbformat';
-import { ServerConnection } from '@jupyterlab/services';
 import type { IDiffEntry } from 'nbdime/lib/diff/diffentries';
 import type { IMergeDecision } from 'nbdime/lib/merge/decisions';
 
@@ -157,24 +156,6 @@ export function listVersions(path: string): Promise<IVersions> {
 
 export function restoreVersion(path: string, id: string): Promise<unknown> {
   return post('versions', { path, id });
-}
-
-/** The server's message of a failed request. */
-export function errorMessage(error: unknown): string {
-  if (error instanceof ServerConnection.ResponseError) {
-    return error.message;
-  }
-  if (error instanceof ServerConnection.NetworkError) {
-    return `The Jupyter server cannot be reached: ${error.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The HTTP status of a failed request (0 when there is none). */
-export function errorStatus(error: unknown): number {
-  return error instanceof ServerConnection.ResponseError
-    ? error.response.status
-    : 0;
 }
 
 /** A size in bytes for people. */

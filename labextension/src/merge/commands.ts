@@ -1,5 +1,3 @@
-// cs3lab's UI has no translation domain yet: its strings are English.
-/* eslint-disable jupyter/no-untranslated-string */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import type { ICommandPalette } from '@jupyterlab/apputils';
@@ -12,16 +10,13 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import {
-  errorMessage,
-  errorStatus,
-  getCopyInfo,
-  makeCopyWithOrigin
-} from './api';
+import { getCopyInfo, makeCopyWithOrigin } from './api';
+import { errorMessage, errorStatus } from '../handler';
 import { diffTab } from './diffview';
 import { mergeIntoOriginal, notifyError } from './mergeview';
 import type { IMergeContext } from './mergeview';
 import { versionsTab } from './versions';
+import { trans } from '../i18n';
 
 export namespace CommandIDs {
   export const makeCopy = 'cs3lab:make-copy';
@@ -129,9 +124,10 @@ export function addCommands(options: ICommandsOptions): void {
         }
       }
     },
-    label: 'Make a copy',
-    caption:
-      'Copy the file to a folder you choose, remembering its origin, to merge it back later',
+    label: trans.__('Make a copy'),
+    caption: trans.__(
+      'Copy the file to a folder you choose, remembering its origin, to merge it back later'
+    ),
     execute: async args => {
       const path = target(args);
       if (!path) {
@@ -173,10 +169,11 @@ export function addCommands(options: ICommandsOptions): void {
     },
     label: args =>
       args.source === 'browser' && selected().length === 2
-        ? 'Show changes between the two'
-        : 'Show changes',
-    caption:
-      'Compare a copy with its original, or the two files selected in the file browser',
+        ? trans.__('Show changes between the two')
+        : trans.__('Show changes'),
+    caption: trans.__(
+      'Compare a copy with its original, or the two files selected in the file browser'
+    ),
     execute: async args => {
       let base = typeof args.base === 'string' ? args.base : '';
       let remote = typeof args.remote === 'string' ? args.remote : '';
@@ -229,9 +226,10 @@ export function addCommands(options: ICommandsOptions): void {
     describedBy: {
       args: { type: 'object', properties: { path: PATH, source: SOURCE } }
     },
-    label: 'Merge into original',
-    caption:
-      'Merge this copy into the file it was copied from (conflicts open the merge view)',
+    label: trans.__('Merge into original'),
+    caption: trans.__(
+      'Merge this copy into the file it was copied from (conflicts open the merge view)'
+    ),
     execute: async args => {
       const path = target(args);
       if (!path) {
@@ -251,9 +249,10 @@ export function addCommands(options: ICommandsOptions): void {
     describedBy: {
       args: { type: 'object', properties: { path: PATH, source: SOURCE } }
     },
-    label: 'Versions…',
-    caption:
-      'The versions the storage keeps of this file: compare or restore them',
+    label: trans.__('Versions…'),
+    caption: trans.__(
+      'The versions the storage keeps of this file: compare or restore them'
+    ),
     execute: args => {
       const path = target(args);
       if (!path) {
@@ -313,11 +312,11 @@ async function askFolder(
     .catch(() => true);
   const body = new Widget();
   const label = document.createElement('label');
-  label.textContent = 'Folder for the copy';
+  label.textContent = trans.__('Folder for the copy');
   const input = document.createElement('input');
   input.className = 'jp-mod-styled cs3lab-CopyDialog-folder';
   input.value = writable ? folder || '/' : '';
-  input.placeholder = 'empty: the default copy folder';
+  input.placeholder = trans.__('empty: the default copy folder');
   const hint = document.createElement('div');
   hint.className = 'cs3lab-CopyDialog-hint';
   hint.textContent = writable
@@ -332,7 +331,10 @@ async function askFolder(
     title: `Make a copy of ${PathExt.basename(path)}`,
     body,
     focusNodeSelector: 'input',
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Copy' })]
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({ label: trans.__('Copy') })
+    ]
   });
   return result.button.accept ? input.value.trim() : null;
 }

@@ -1,5 +1,3 @@
-// cs3lab's UI has no translation domain yet: its strings are English.
-/* eslint-disable jupyter/no-untranslated-string */
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -11,8 +9,10 @@ import {
 } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 
-import { errorMessage, formatSize, getDiff } from './api';
+import { formatSize, getDiff } from './api';
+import { errorMessage } from '../handler';
 import type { DiffRequest, IDiffAnswer } from './api';
+import { trans } from '../i18n';
 
 export const DIFF_CLASS = 'cs3lab-DiffView';
 
@@ -61,7 +61,7 @@ export class DiffView extends Panel {
     hide.append(box, ' Hide unchanged cells');
     this._status = document.createElement('div');
     this._status.className = `${DIFF_CLASS}-status`;
-    this._status.textContent = 'Loading the changes…';
+    this._status.textContent = trans.__('Loading the changes…');
     header.append(sides, hide);
     const headerWidget = new Widget({ node: header });
     this.addWidget(headerWidget);

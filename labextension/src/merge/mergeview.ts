@@ -1,5 +1,3 @@
-// cs3lab's UI has no translation domain yet: its strings are English.
-/* eslint-disable jupyter/no-untranslated-string */
 import {
   Dialog,
   MainAreaWidget,
@@ -16,16 +14,11 @@ import { Panel, Widget } from '@lumino/widgets';
 import { NotebookMergeModel } from 'nbdime/lib/merge/model';
 import { NotebookMergeWidget } from 'nbdime/lib/merge/widget';
 
-import {
-  choose,
-  errorMessage,
-  errorStatus,
-  getCopyInfo,
-  merge,
-  resolve
-} from './api';
+import { choose, getCopyInfo, merge, resolve } from './api';
+import { errorMessage, errorStatus } from '../handler';
 import type { IMergeAnswer } from './api';
 import { diffTab } from './diffview';
+import { trans } from '../i18n';
 
 export const MERGE_CLASS = 'cs3lab-MergeView';
 
@@ -73,9 +66,12 @@ async function confirmOriginal(
 ): Promise<boolean> {
   const moved = movedFrom ? ` (moved from ${movedFrom})` : '';
   const result = await showDialog({
-    title: 'Merge into original?',
+    title: trans.__('Merge into original?'),
     body: `Merge ${copy} into ${original}${moved}?`,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Merge' })]
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({ label: trans.__('Merge') })
+    ]
   });
   return result.button.accept;
 }
@@ -168,19 +164,19 @@ async function chooseBinary(
 ): Promise<void> {
   const original = answer.original?.path ?? '';
   const result = await showDialog({
-    title: 'Keep the original or take the copy?',
+    title: trans.__('Keep the original or take the copy?'),
     body:
       answer.message ??
       `${PathExt.basename(copy)} cannot be merged line by line.`,
     buttons: [
       Dialog.cancelButton(),
       Dialog.okButton({
-        label: 'Keep original',
+        label: trans.__('Keep original'),
         displayType: 'default',
         actions: ['original']
       }),
       Dialog.okButton({
-        label: 'Take copy',
+        label: trans.__('Take copy'),
         displayType: 'warn',
         actions: ['copy']
       })
@@ -314,9 +310,14 @@ export class MergeView extends Panel {
       /^(<{7}|={7}|>{7})( |$)/m.test(content)
     ) {
       const result = await showDialog({
-        title: 'Conflict markers left',
-        body: 'The text still has conflict markers (<<<<<<<, =======, >>>>>>>). Save it anyway?',
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Save' })]
+        title: trans.__('Conflict markers left'),
+        body: trans.__(
+          'The text still has conflict markers (<<<<<<<, =======, >>>>>>>). Save it anyway?'
+        ),
+        buttons: [
+          Dialog.cancelButton(),
+          Dialog.warnButton({ label: trans.__('Save') })
+        ]
       });
       if (!result.button.accept) {
         return;
@@ -371,15 +372,15 @@ function mergeTab(
   widget.title.closable = true;
   const save = new ToolbarButton({
     className: `${MERGE_CLASS}-save`,
-    label: 'Save merge',
+    label: trans.__('Save merge'),
     tooltip: `Write the resolved merge into ${original}`,
     onClick: () => void content.save()
   });
   save.node.dataset.cs3labAction = 'save-merge';
   const cancel = new ToolbarButton({
     className: `${MERGE_CLASS}-cancel`,
-    label: 'Cancel',
-    tooltip: 'Close the merge view; nothing is written',
+    label: trans.__('Cancel'),
+    tooltip: trans.__('Close the merge view; nothing is written'),
     onClick: () => widget.close()
   });
   cancel.node.dataset.cs3labAction = 'cancel-merge';

@@ -7,6 +7,8 @@ import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ITranslator } from '@jupyterlab/translation';
+import { useTranslator } from '../i18n';
 
 /**
  * Clone, compare, merge back: "Make a copy" (with its origin), "Show
@@ -19,15 +21,17 @@ export const mergePlugin: JupyterFrontEndPlugin<void> = {
     'Copies that remember their origin, nbdime diffs and merges back into the original, file versions.',
   autoStart: true,
   requires: [IRenderMimeRegistry, IEditorServices, IDocumentManager],
-  optional: [IDefaultFileBrowser, ICommandPalette],
+  optional: [IDefaultFileBrowser, ICommandPalette, ITranslator],
   activate: async (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
     editorServices: IEditorServices,
     docManager: IDocumentManager,
     browser: IDefaultFileBrowser | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): Promise<void> => {
+    useTranslator(translator);
     const { addCommands } = await import('./commands');
     addCommands({
       app,

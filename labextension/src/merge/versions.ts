@@ -1,5 +1,3 @@
-// cs3lab's UI has no translation domain yet: its strings are English.
-/* eslint-disable jupyter/no-untranslated-string */
 import {
   Dialog,
   MainAreaWidget,
@@ -9,14 +7,10 @@ import {
 import { PathExt } from '@jupyterlab/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import {
-  errorMessage,
-  formatDate,
-  formatSize,
-  listVersions,
-  restoreVersion
-} from './api';
+import { formatDate, formatSize, listVersions, restoreVersion } from './api';
+import { errorMessage } from '../handler';
 import type { IVersion, IVersions } from './api';
+import { trans } from '../i18n';
 
 export const VERSIONS_CLASS = 'cs3lab-Versions';
 
@@ -41,7 +35,7 @@ export class VersionsPanel extends Widget {
     const refresh = document.createElement('button');
     refresh.type = 'button';
     refresh.className = 'jp-Button jp-mod-styled jp-mod-reject';
-    refresh.textContent = 'Refresh';
+    refresh.textContent = trans.__('Refresh');
     refresh.addEventListener('click', () => void this.refresh());
     header.append(title, refresh);
     this._status = document.createElement('div');
@@ -60,7 +54,7 @@ export class VersionsPanel extends Widget {
 
   /** Load the list again. */
   async refresh(): Promise<void> {
-    this._status.textContent = 'Loading the versions…';
+    this._status.textContent = trans.__('Loading the versions…');
     let data: IVersions;
     try {
       data = await listVersions(this._path);
@@ -76,7 +70,7 @@ export class VersionsPanel extends Widget {
     const n = data.versions.length;
     this._status.textContent = n
       ? `${n} earlier version${n === 1 ? '' : 's'} kept by the storage, newest first.`
-      : 'The storage keeps no earlier version of this file yet.';
+      : trans.__('The storage keeps no earlier version of this file yet.');
     const head = document.createElement('tr');
     for (const label of ['Version', 'Saved', 'Size', '']) {
       const th = document.createElement('th');
@@ -147,12 +141,15 @@ export class VersionsPanel extends Widget {
 
   private async _restore(version: IVersion): Promise<void> {
     const result = await showDialog({
-      title: 'Restore this version?',
+      title: trans.__('Restore this version?'),
       body:
         `${PathExt.basename(this._path)} gets the content it had on ` +
         `${formatDate(version.last_modified)} (${formatSize(version.size)}). ` +
         'The current content is kept as a version first, so nothing is lost.',
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Restore' })]
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.warnButton({ label: trans.__('Restore') })
+      ]
     });
     if (!result.button.accept) {
       return;

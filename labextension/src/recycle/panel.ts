@@ -1,9 +1,10 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { errorMessage } from '../sharing/api';
+import { errorMessage } from '../handler';
 import { button, el } from '../sharing/dom';
 import { formatSize, IConflict, IDeleted, recycleAPI } from './api';
+import { trans } from '../i18n';
 
 /** What the panel needs from JupyterLab. */
 export interface IRecyclePanelOptions {
@@ -22,8 +23,10 @@ export class RecyclePanel extends Widget {
     super();
     this.addClass('cs3lab-Recycle');
     this.id = 'cs3lab-recycle-bin';
-    this.title.label = 'Recycle Bin';
-    this.title.caption = 'Deleted files and folders of your CS3 storage';
+    this.title.label = trans.__('Recycle Bin');
+    this.title.caption = trans.__(
+      'Deleted files and folders of your CS3 storage'
+    );
     this.title.closable = true;
     this._status = el('div', {
       class: 'cs3lab-Recycle-status',
@@ -34,7 +37,7 @@ export class RecyclePanel extends Widget {
     this._list = el('table', { class: 'cs3lab-Recycle-table' });
     this._empty = button('Empty recycle bin', () => this._purgeAll(), {
       warn: true,
-      title: 'Delete every item of the recycle bin permanently',
+      title: trans.__('Delete every item of the recycle bin permanently'),
       cls: 'cs3lab-Recycle-emptyAll'
     });
     const refresh = button('Refresh', () => this.refresh(), {
@@ -68,7 +71,7 @@ export class RecyclePanel extends Widget {
   /** Read the recycle bin again. */
   async refresh(): Promise<void> {
     this._error.hidden = true;
-    this._status.textContent = 'Loading…';
+    this._status.textContent = trans.__('Loading…');
     try {
       this._items = await recycleAPI.list();
     } catch (error) {
@@ -82,7 +85,7 @@ export class RecyclePanel extends Widget {
     const items = this._items;
     this._status.textContent = items.length
       ? `${items.length} deleted item${items.length === 1 ? '' : 's'}`
-      : 'The recycle bin is empty.';
+      : trans.__('The recycle bin is empty.');
     this._empty.disabled = items.length === 0;
     this._list.replaceChildren(
       el(
@@ -168,7 +171,7 @@ export class RecyclePanel extends Widget {
       class: 'jp-mod-styled cs3lab-Recycle-target',
       type: 'text',
       value: conflict.suggestion,
-      'aria-label': 'Restore as'
+      'aria-label': trans.__('Restore as')
     }) as HTMLInputElement;
     const body = new Widget({
       node: el(
@@ -183,7 +186,7 @@ export class RecyclePanel extends Widget {
       body,
       buttons: [
         Dialog.cancelButton(),
-        Dialog.okButton({ label: 'Restore here' })
+        Dialog.okButton({ label: trans.__('Restore here') })
       ],
       focusNodeSelector: 'input'
     });
@@ -193,11 +196,11 @@ export class RecyclePanel extends Widget {
 
   private async _purge(item: IDeleted): Promise<void> {
     const result = await showDialog({
-      title: 'Delete permanently',
+      title: trans.__('Delete permanently'),
       body: `Delete ${item.name} permanently? It cannot be restored afterwards.`,
       buttons: [
         Dialog.cancelButton(),
-        Dialog.warnButton({ label: 'Delete permanently' })
+        Dialog.warnButton({ label: trans.__('Delete permanently') })
       ],
       defaultButton: 0
     });
@@ -215,11 +218,11 @@ export class RecyclePanel extends Widget {
   private async _purgeAll(): Promise<void> {
     const count = this._items.length;
     const result = await showDialog({
-      title: 'Empty recycle bin',
+      title: trans.__('Empty recycle bin'),
       body: `Delete all ${count} item${count === 1 ? '' : 's'} of the recycle bin permanently? They cannot be restored afterwards.`,
       buttons: [
         Dialog.cancelButton(),
-        Dialog.warnButton({ label: 'Empty recycle bin' })
+        Dialog.warnButton({ label: trans.__('Empty recycle bin') })
       ],
       defaultButton: 0
     });

@@ -9,11 +9,13 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ITranslator } from '@jupyterlab/translation';
 
 // The panel is small; the copy progress listens from the start.
 /* eslint-disable jupyter/prefer-lazy-imports */
 import { RecyclePanel } from './panel';
 import { showCopyProgress } from './progress';
+import { trans, useTranslator } from '../i18n';
 /* eslint-enable jupyter/prefer-lazy-imports */
 
 export const RECYCLE_COMMAND = 'cs3lab:recycle-bin';
@@ -56,38 +58,48 @@ export const recyclePlugin: JupyterFrontEndPlugin<void> = {
     'The recycle bin of the CS3 storage (restore, delete permanently) and folder copy progress.',
   autoStart: true,
   requires: [IDefaultFileBrowser],
-  optional: [ICommandPalette],
+  optional: [ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     browser: IDefaultFileBrowser,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): void => {
+    useTranslator(translator);
     const tracker = new WidgetTracker<MainAreaWidget<RecyclePanel>>({
       namespace: 'cs3lab-recycle'
     });
+    // The open panel, or a new one that the tracker owns.
+    const openOrReveal = (): MainAreaWidget<RecyclePanel> => {
+      const current = tracker.currentWidget;
+      if (current && !current.isDisposed) {
+        return current;
+      }
+      const content = new RecyclePanel({
+        reveal: async path => {
+          const folder = path.includes('/')
+            ? path.slice(0, path.lastIndexOf('/'))
+            : '';
+          await browser.model.cd(`/${folder}`);
+          await browser.selectItemByName(path.split('/').pop() ?? path);
+        },
+        changed: () => void browser.model.refresh()
+      });
+      const widget = new MainAreaWidget({ content });
+      widget.id = 'cs3lab-recycle-bin-widget';
+      widget.title.label = trans.__('Recycle Bin');
+      widget.title.closable = true;
+      void tracker.add(widget);
+      return widget;
+    };
     app.commands.addCommand(RECYCLE_COMMAND, {
-      label: 'Recycle Bin…',
-      caption:
-        'Deleted files and folders: restore them or delete them permanently',
+      describedBy: { args: { type: 'object', properties: {} } },
+      label: trans.__('Recycle Bin…'),
+      caption: trans.__(
+        'Deleted files and folders: restore them or delete them permanently'
+      ),
       execute: () => {
-        let widget = tracker.currentWidget;
-        if (!widget || widget.isDisposed) {
-          const content = new RecyclePanel({
-            reveal: async path => {
-              const folder = path.includes('/')
-                ? path.slice(0, path.lastIndexOf('/'))
-                : '';
-              await browser.model.cd(`/${folder}`);
-              await browser.selectItemByName(path.split('/').pop() ?? path);
-            },
-            changed: () => void browser.model.refresh()
-          });
-          widget = new MainAreaWidget({ content });
-          widget.id = 'cs3lab-recycle-bin-widget';
-          widget.title.label = 'Recycle Bin';
-          widget.title.closable = true;
-          void tracker.add(widget);
-        }
+        const widget = openOrReveal();
         if (!widget.isAttached) {
           app.shell.add(widget, 'main');
         } else {
@@ -101,7 +113,7 @@ export const recyclePlugin: JupyterFrontEndPlugin<void> = {
       selector: '.jp-DirListing-content',
       rank: 20
     });
-    palette?.addItem({ command: RECYCLE_COMMAND, category: 'CS3' });
+    palette?.addItem({ command: RECYCLE_COMMAND, category: trans.__('CS3') });
     noteOnDeleteDialogs();
     showCopyProgress(app.serviceManager);
   }

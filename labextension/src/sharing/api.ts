@@ -190,19 +190,6 @@ export const sharingAPI = {
     requestAPI<IOCMReceived>(`ocm/received/${q(id)}`, json('PATCH', { state }))
 };
 
-/** The message of an error from requestAPI (the server's `message`). */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    return error.message;
-  }
-  return String(error);
-}
-
-/** The HTTP status of an error from requestAPI, if it has one. */
-export function errorStatus(error: unknown): number | undefined {
-  return (error as { response?: Response })?.response?.status;
-}
-
 /** "Bob Berger" or "bob", for a person or group. */
 export function granteeLabel(g: IGrantee | IPerson): string {
   return g.display_name || (g as IPerson).username || (g as IGroup).name || '';

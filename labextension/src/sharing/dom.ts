@@ -99,3 +99,18 @@ export function avatar(name: string, group = false): HTMLElement {
     letters || '?'
   );
 }
+
+/** A list's "nothing here" line. */
+export function empty(text: string): HTMLElement {
+  return el('li', { class: 'cs3lab-mod-empty' }, text);
+}
+
+/** A name with a detail line under it. */
+export function who(name: string, detail: string): HTMLElement {
+  return el(
+    'span',
+    { class: 'cs3lab-Share-who' },
+    el('span', { class: 'cs3lab-Share-name' }, name),
+    el('span', { class: 'cs3lab-Share-detail' }, detail)
+  );
+}

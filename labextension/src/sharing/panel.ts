@@ -1,8 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
 import {
-  errorMessage,
-  errorStatus,
   formatDate,
   granteeLabel,
   ILink,
@@ -14,7 +12,9 @@ import {
   roleLabel,
   sharingAPI
 } from './api';
+import { errorMessage, errorStatus } from '../handler';
 import { avatar, button, copyText, el } from './dom';
+import { trans } from '../i18n';
 
 /** What the panel needs from JupyterLab. */
 /** A received share as one row of "Shared with me", whichever site it came from. */
@@ -49,7 +49,7 @@ export class SharedPanel extends Widget {
     super();
     this.addClass('cs3lab-SharedPanel');
     this.id = 'cs3lab-shared-panel';
-    this.title.caption = 'Shared with me';
+    this.title.caption = trans.__('Shared with me');
     const tabs = el('div', {
       class: 'cs3lab-SharedPanel-tabs',
       role: 'tablist'
@@ -76,7 +76,11 @@ export class SharedPanel extends Widget {
     }
     const refresh = el(
       'button',
-      { class: 'cs3lab-SharedPanel-refresh', type: 'button', title: 'Refresh' },
+      {
+        class: 'cs3lab-SharedPanel-refresh',
+        type: 'button',
+        title: trans.__('Refresh')
+      },
       '⟳'
     );
     refresh.addEventListener('click', () => void this.refresh());
@@ -216,7 +220,7 @@ export class SharedPanel extends Widget {
         button('Decline', set('declined'), {
           title:
             row.state === 'accepted'
-              ? 'No longer show it with your files'
+              ? trans.__('No longer show it with your files')
               : undefined
         })
       );

@@ -4,11 +4,13 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ITranslator } from '@jupyterlab/translation';
 
 // The panel's tab is there from the start; the dialog is small.
 /* eslint-disable jupyter/prefer-lazy-imports */
 import { openShareDialog } from './dialog';
 import { SharedPanel } from './panel';
+import { trans, useTranslator } from '../i18n';
 /* eslint-enable jupyter/prefer-lazy-imports */
 
 export { shareBadge } from './badge';
@@ -38,18 +40,22 @@ export const sharingPlugin: JupyterFrontEndPlugin<void> = {
     'Share files and folders with people, groups, links and other institutions; shared with me / by me.',
   autoStart: true,
   requires: [IDefaultFileBrowser],
-  optional: [ILabShell],
+  optional: [ILabShell, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     browser: IDefaultFileBrowser,
-    labShell: ILabShell | null
+    labShell: ILabShell | null,
+    translator: ITranslator | null
   ): void => {
+    useTranslator(translator);
     const refreshBrowser = (): void => void browser.model.refresh();
 
     app.commands.addCommand(SHARE_COMMAND, {
-      label: 'Share…',
-      caption:
-        'Share with people, groups, a public link or another institution',
+      describedBy: { args: { type: 'object', properties: {} } },
+      label: trans.__('Share…'),
+      caption: trans.__(
+        'Share with people, groups, a public link or another institution'
+      ),
       icon: undefined,
       isEnabled: () => !browser.selectedItems().next().done,
       execute: async () => {
@@ -94,7 +100,8 @@ export const sharingPlugin: JupyterFrontEndPlugin<void> = {
       app.shell.add(panel, 'left', { rank: 150 });
     }
     app.commands.addCommand(SHARED_PANEL_COMMAND, {
-      label: 'Shared with Me',
+      describedBy: { args: { type: 'object', properties: {} } },
+      label: trans.__('Shared with Me'),
       execute: () => app.shell.activateById(panel.id)
     });
   }
