@@ -13,6 +13,8 @@
 #                            Java 21+ ($CS3LAB_KEYCLOAK_JAVA_HOME, default Temurin 25)
 #   setup_hub                install npm's configurable-http-proxy (JupyterHub's proxy) into
 #                            $CS3LAB_CACHE (tools/sites/hub_runner.py finds it there)
+#   setup_images             install Debian's buildah and debootstrap if missing: tests/test_images.py
+#                            builds docker/'s images with them (tools/images/images.py)
 #   setup_python EXTRAS      create .venv if missing, activate it, install cs3lab from this
 #                            checkout with the given extras (e.g. "test,dev") and check that
 #                            its prebuilt labextension is enabled
@@ -43,6 +45,17 @@ setup_fuse() {
 	fi
 	fusermount3 --version
 	[[ -e /dev/fuse ]] || echo "no /dev/fuse here: kernels will reach CS3 through cs3:// only"
+}
+
+setup_images() {
+	step "buildah and debootstrap (container images without a Docker engine)"
+	if ! command -v buildah >/dev/null || ! command -v debootstrap >/dev/null; then
+		local sudo_=""
+		[[ $(id -u) == 0 ]] || sudo_="sudo"
+		$sudo_ apt-get update -qq
+		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah debootstrap >/dev/null
+	fi
+	buildah --version
 }
 
 setup_keycloak() {

@@ -4,6 +4,7 @@
 # It installs what it needs (Debian's chromium, fuse3 and libfuse3-dev, a venv with cs3lab and its test extras,
 # the UI test's npm packages), builds revad once into ~/.cache/cs3lab (tools/revad/build.sh),
 # fetches Keycloak and configurable-http-proxy into the same cache (the single sign-on tests),
+# installs buildah and debootstrap (tests/test_images.py builds docker/'s images with them),
 # lints, then runs pytest: unit tests, REST tests against a real revad, and the browser test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +25,8 @@ setup_revad
 setup_keycloak
 
 setup_hub
+
+setup_images
 
 setup_python "test,dev,mount,hub"
 

@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Image cs3lab-hub: JupyterHub with single sign-on (oauthenticator's GenericOAuthenticator
+# against Keycloak) configured by docs/jupyterhub_config.py, the configuration the end-to-end
+# tests run (tests/test_hub.py). Each user's server is a local process of this container
+# (SimpleLocalProcessSpawner), so the image is the JupyterLab image plus the Hub's proxy.
+# On Kubernetes, zero-to-jupyterhub's own Hub image runs instead, with cs3lab-jupyterlab as
+# the single-user image (docker/z2jh-values.yaml).
+# Build from the repository root, after the JupyterLab image:
+#   docker build -f docker/jupyterlab.Dockerfile -t cs3lab-jupyterlab .
+#   docker build -f docker/hub.Dockerfile -t cs3lab-hub .
+# Built and run by tests/test_images.py (buildah, no Docker engine): see docker/README.md.
+ARG LAB_IMAGE=cs3lab-jupyterlab
+FROM ${LAB_IMAGE}
+USER root
+# configurable-http-proxy, JupyterHub's proxy, from npm (the version the tests run).
+ARG PROXY_VERSION=5.3.0
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/* \
+ && npm install -g --no-audit --no-fund --loglevel=error "configurable-http-proxy@$PROXY_VERSION" \
+ && npm cache clean --force \
+ && configurable-http-proxy --version \
+ && install -d -o cs3lab -g cs3lab /srv/jupyterhub
+COPY docs/jupyterhub_config.py /etc/jupyterhub/jupyterhub_config.py
+USER cs3lab
+# The Hub's database and cookie secret live here (a volume in docker/compose.yaml).
+WORKDIR /srv/jupyterhub
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
+  CMD python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8000/hub/health", timeout=2)' 2>/dev/null || exit 1
+ENTRYPOINT []
+CMD ["jupyterhub", "-f", "/etc/jupyterhub/jupyterhub_config.py"]
