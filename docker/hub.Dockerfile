@@ -22,11 +22,12 @@ RUN apt-get update -qq \
  && configurable-http-proxy --version \
  && install -d -o cs3lab -g cs3lab /srv/jupyterhub
 COPY docs/jupyterhub_config.py /etc/jupyterhub/jupyterhub_config.py
+COPY --chmod=0755 docker/hub-entrypoint.sh /usr/local/bin/cs3lab-hub
 USER cs3lab
 # The Hub's database and cookie secret live here (a volume in docker/compose.yaml).
 WORKDIR /srv/jupyterhub
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
   CMD python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8000/hub/health", timeout=2)' 2>/dev/null || exit 1
-ENTRYPOINT []
-CMD ["jupyterhub", "-f", "/etc/jupyterhub/jupyterhub_config.py"]
+ENTRYPOINT ["cs3lab-hub"]
+CMD ["jupyterhub", "-f", "/etc/jupyterhub/jupyterhub_config.py", "--ip=0.0.0.0", "--port=8000"]

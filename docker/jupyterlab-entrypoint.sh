@@ -11,8 +11,14 @@
 #                       a random one, printed in the log)
 # Next to the site image (docker/compose.yaml), CS3LAB_GATEWAY and CS3LAB_SITE may be left
 # unset: they are read from $CS3LAB_RUN_DIR (/run/cs3lab), written by the site when it is ready.
-# Arguments are passed on to `jupyter lab`.
+# Options are passed on to `jupyter lab`; a command is run instead (see below).
 set -eu
+
+# A command instead of options (e.g. `jupyterhub-singleuser`, how zero-to-jupyterhub's
+# KubeSpawner starts the image; the Hub gives the CS3 settings): run it as it is.
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ] && command -v "$1" >/dev/null 2>&1; then
+	exec "$@"
+fi
 
 run=${CS3LAB_RUN_DIR:-/run/cs3lab}
 if [ -z "${CS3LAB_GATEWAY:-}" ] && [ -d "$run" ]; then

@@ -14,7 +14,8 @@ between sites comes from the Hub's environment, and no secret is written here:
                           users' tokens in the Hub's database (auth state)
     CS3LAB_GATEWAY        host:port of the site's CS3 gateway; CS3LAB_SITE its name,
                           CS3LAB_TLS=1 for TLS, CS3LAB_HOME the CS3 path shown as the root
-                          ({username} is replaced; default /home/{username})
+                          ({username} is replaced; default /home/{username}),
+                          CS3LAB_STORAGE_REPORTS_QUOTA=false where GetQuota is the disk
 
 Each user's server is a local process (SimpleLocalProcessSpawner: every server runs as the
 Hub's own Unix user, in a folder of its own). A site on Kubernetes swaps in KubeSpawner and
@@ -116,13 +117,16 @@ c.Spawner.server_token_scopes = [
 ]
 
 # --- Single-user servers ------------------------------------------------------------------------
-c.JupyterHub.spawner_class = "simple"  # jupyterhub.spawner.SimpleLocalProcessSpawner
-# The single-user server of this Python (the one that has cs3lab and jupyterhub installed).
-c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.args = ["--ServerApp.contents_manager_class=cs3lab.CS3ContentsManager"]
-if os.geteuid() == 0:  # a Hub run as root (tests, containers) runs its users' servers as root
-    c.Spawner.args.append("--ServerApp.allow_root=True")
+# CS3LAB_SPAWNER=kubernetes (zero-to-jupyterhub, docker/z2jh-values.yaml) keeps the chart's
+# KubeSpawner, whose single-user image (cs3lab-jupyterlab) starts jupyterhub-singleuser.
+if os.environ.get("CS3LAB_SPAWNER", "simple") == "simple":
+    c.JupyterHub.spawner_class = "simple"  # jupyterhub.spawner.SimpleLocalProcessSpawner
+    # The single-user server of this Python (the one that has cs3lab and jupyterhub installed).
+    c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+    if os.geteuid() == 0:  # a Hub run as root (tests) runs its users' servers as root
+        c.Spawner.args.append("--ServerApp.allow_root=True")
 
 
 def _keep_access_token(spawner, auth_state) -> None:
@@ -139,6 +143,8 @@ c.Spawner.environment = {
     "CS3LAB_SITE": os.environ.get("CS3LAB_SITE", ""),
     "CS3LAB_TLS": os.environ.get("CS3LAB_TLS", "0"),
     "CS3LAB_HOME": os.environ.get("CS3LAB_HOME", "/home/{username}"),
+    # "false" for a storage that answers GetQuota with its disk (Reva v3's local driver).
+    "CS3LAB_STORAGE_REPORTS_QUOTA": os.environ.get("CS3LAB_STORAGE_REPORTS_QUOTA", "true"),
     "CS3LAB_AUTH_MODE": "bearer",
     "CS3LAB_USER": lambda spawner: spawner.user.name,
     "CS3LAB_SECRET": lambda spawner: getattr(spawner, "cs3_access_token", ""),
