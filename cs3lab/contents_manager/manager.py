@@ -214,7 +214,8 @@ class CS3ContentsManager(AsyncContentsManager):
         if resolved is not None and resolved.mount is None:
             return models.place_info(list((resolved.place.mounts or {}).values()))
         try:
-            return await self.files.stat(self.cs3_path(path))
+            # With the lock metadata: a model's lock state comes from this one Stat.
+            return await self.files.stat(self.cs3_path(path), LISTING_METADATA_KEYS)
         except (NotFound, HTTPError) as err:
             if isinstance(err, HTTPError) and err.status_code != 404:
                 raise
@@ -338,7 +339,7 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def _add_lock(self, model: dict, path: str, info: ResourceInfo) -> None:
         cs3_path = self.cs3_path(path)
-        lock = await self.locks.lock_of(cs3_path, info)
+        lock = await self.locks.lock_shown(cs3_path, info)
         me = (await self.locks.me())[0] if lock is not None else None
         self._apply_lock(model, cs3_path, lock, me)
 

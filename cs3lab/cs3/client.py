@@ -8,6 +8,7 @@ once after re-authenticating when the gateway says the token is no longer valid.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,9 @@ class CS3Client:
         self.stub = gw_grpc.GatewayAPIStub(self._channel)
         self.tokens = TokenKeeper(auth.mode, auth.username, auth.secret, self._authenticate)
         self._user: user_res.User | None = None
+        #: The gateway calls this client made, by method: what each action costs the site
+        #: (tests/test_call_budget.py, benchmarks).
+        self.calls: Counter[str] = Counter()
 
     @property
     def address(self) -> str:
@@ -121,7 +125,7 @@ class CS3Client:
         who = signer(auth_type, client_id)
         what = f"signing in as {who}"
         try:
-            response = await self._unary(self.stub.Authenticate, request)
+            response = await self._unary("Authenticate", request)
         except grpc.aio.AioRpcError as err:
             raise self._hide_link(error_for_rpc(err, what, self.address), client_id) from None
         code = response.status.code
@@ -149,12 +153,11 @@ class CS3Client:
 
     async def call(self, method: str, request: Any, what: str) -> Any:
         """Call gateway ``method`` with the current token; ``what`` names the object in errors."""
-        rpc = getattr(self.stub, method)
         for attempt in (1, 2):
             token = await self.tokens.token()
             stale = self.tokens.current
             try:
-                response = await self._unary(rpc, request, metadata=((TOKEN_HEADER, token),))
+                response = await self._unary(method, request, metadata=((TOKEN_HEADER, token),))
             except grpc.aio.AioRpcError as err:
                 if err.code() in _TOKEN_REJECTED and attempt == 1:
                     await self.tokens.renew(stale=stale)
@@ -170,10 +173,12 @@ class CS3Client:
             raise error_for_status(status.code, status.message, what)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _unary(self, rpc: Any, request: Any, **kwargs: Any) -> Any:
-        """One gRPC call. gRPC fails a call at once while its channel waits to connect again
-        (a site that was away and is back): such a call, which reached no gateway, is made
-        once more, waiting for the connection."""
+    async def _unary(self, method: str, request: Any, **kwargs: Any) -> Any:
+        """One gRPC call of gateway ``method``. gRPC fails a call at once while its channel
+        waits to connect again (a site that was away and is back): such a call, which reached
+        no gateway, is made once more, waiting for the connection."""
+        rpc = getattr(self.stub, method)
+        self.calls[method] += 1
         try:
             return await rpc(request, timeout=self.gateway.timeout, **kwargs)
         except grpc.aio.AioRpcError as err:
@@ -181,6 +186,7 @@ class CS3Client:
             if err.code() != grpc.StatusCode.UNAVAILABLE or not not_sent:
                 raise
         wait = min(self.gateway.timeout, RECONNECT_WAIT_SECONDS)
+        self.calls[method] += 1
         return await rpc(request, timeout=wait, wait_for_ready=True, **kwargs)
 
     async def whoami(self) -> user_res.User:

@@ -66,3 +66,9 @@ def ours(info: ResourceInfo) -> bool:
     """Whether the file's advisory lock names cs3lab (or there is none)."""
     raw = info.arbitrary_metadata.metadata.get(KEY, "")
     return not raw or raw.partition("!")[0] == APP_NAME
+
+
+def published_by_cs3lab(info: ResourceInfo) -> bool:
+    """Whether the file's advisory lock is one cs3lab published for a marker lock."""
+    raw = info.arbitrary_metadata.metadata.get(KEY, "")
+    return raw.partition("!")[0] == APP_NAME

@@ -187,6 +187,22 @@ class LockService:
             return None
         return None
 
+    async def lock_shown(self, path: str, info: ResourceInfo) -> LockInfo | None:
+        """The lock a file's model shows, from ``info``: a Stat asked for
+        :data:`LISTING_METADATA_KEYS`. On a marker storage, cs3lab publishes a marker lock in
+        the file's advisory-lock metadata as it takes it and removes it as it gives it back,
+        so a file whose Stat carries no cs3lab advisory lock has no marker lock to show, and
+        its folder is not listed: a model costs one Stat (a poll of an unlocked file). Every
+        decision (a save, taking the lock) reads the markers themselves (:meth:`lock_of`)."""
+        if (
+            info.type != CONTAINER
+            and not (info.HasField("lock") and info.lock.lock_id)
+            and self._kinds.get(_storage(info)) == MARKER
+            and not advlock.published_by_cs3lab(info)
+        ):
+            return advlock.of(info)
+        return await self.lock_of(path, info)
+
     async def locks_in(self, entries: list[ResourceInfo]) -> dict[str, LockInfo]:
         """The lock of every file of one folder listing, by name, without further CS3 calls
         (GetUser for a holder not met before aside, once per process)."""

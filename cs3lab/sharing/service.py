@@ -521,7 +521,8 @@ class SharingService:
     async def listing_state(self, entries: list[ResourceInfo]) -> dict[tuple[str, str], dict]:
         """Share state of a folder's entries, keyed by resource: two CS3 calls (ListShares,
         ListPublicShares) per listing whatever the number of entries, reused for
-        ``STATE_TTL`` seconds; {} when the site cannot say (a listing never fails for it)."""
+        ``STATE_TTL`` seconds; {} when the site cannot say (a listing never fails for it),
+        and that answer is reused as long."""
         if not entries:
             return {}
         now = time.monotonic()
@@ -530,7 +531,10 @@ class SharingService:
             try:
                 shares, links = await asyncio.gather(local.shares.list(), self.links.list())
             except CS3Error as err:
+                # Asked again after the same time: a site without shares (or one away) costs
+                # no calls per stat or listing.
                 log.debug("no share state for a listing: %s", err.detail or err.message)
+                self._state = (now, {}, {})
                 return {}
             by_shares: dict = {}
             for s in shares:
