@@ -2,6 +2,7 @@
 # root, in a shell running with `set -euo pipefail`; it defines functions and exports the
 # cache locations, and does nothing else by itself.
 #
+#   apt_install PKG...       install Debian packages (as root, or through sudo)
 #   setup_revad              build both lines of revad once into $CS3LAB_CACHE
 #                            (tools/revad/build.sh [v2]) and export CS3LAB_REVAD=<Reva v3
 #                            binary> and CS3LAB_REVAD_V2=<Reva v2 binary> (site_runner uses them)
@@ -25,6 +26,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
+# Install Debian packages (as root, or through sudo).
+apt_install() {
+	local sudo_=""
+	[[ $(id -u) == 0 ]] || sudo_="sudo"
+	$sudo_ apt-get update -qq
+	$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 setup_revad() {
 	step "revad v3 and v2 (cached builds)"
 	local revad revad_v2
@@ -38,10 +47,7 @@ setup_revad() {
 setup_fuse() {
 	step "FUSE (fuse3's fusermount and libfuse3, its headers for pyfuse3's build)"
 	if ! command -v fusermount3 >/dev/null || [[ ! -e /usr/include/fuse3/fuse_lowlevel.h ]]; then
-		local sudo_=""
-		[[ $(id -u) == 0 ]] || sudo_="sudo"
-		$sudo_ apt-get update -qq
-		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 libfuse3-dev pkg-config gcc >/dev/null
+		apt_install fuse3 libfuse3-dev pkg-config gcc
 	fi
 	fusermount3 --version
 	[[ -e /dev/fuse ]] || echo "no /dev/fuse here: kernels will reach CS3 through cs3:// only"
@@ -50,10 +56,7 @@ setup_fuse() {
 setup_images() {
 	step "buildah and debootstrap (container images without a Docker engine)"
 	if ! command -v buildah >/dev/null || ! command -v debootstrap >/dev/null; then
-		local sudo_=""
-		[[ $(id -u) == 0 ]] || sudo_="sudo"
-		$sudo_ apt-get update -qq
-		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah debootstrap >/dev/null
+		apt_install buildah debootstrap
 	fi
 	buildah --version
 }
@@ -61,10 +64,7 @@ setup_images() {
 setup_keycloak() {
 	step "Keycloak (cached distribution, for the single sign-on tests)"
 	if ! command -v mvn >/dev/null || ! command -v unzip >/dev/null; then
-		local sudo_=""
-		[[ $(id -u) == 0 ]] || sudo_="sudo"
-		$sudo_ apt-get update -qq
-		$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven unzip >/dev/null
+		apt_install maven unzip
 	fi
 	python3 tools/sites/keycloak_runner.py
 }

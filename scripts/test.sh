@@ -12,9 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step "system packages"
 if [[ ! -x /usr/bin/chromium ]]; then
-	sudo_=""; [[ $(id -u) == 0 ]] || sudo_="sudo"
-	$sudo_ apt-get update -qq
-	$sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	apt_install chromium
 fi
 /usr/bin/chromium --version
 

@@ -38,5 +38,16 @@ async def api_error(jp_fetch, method: str, path: str, body: Any = None, **params
         return err.code, body
 
 
+async def cs3lab_api(jp_fetch, method: str, *parts: str, body: Any = None, **params: str) -> Any:
+    """Call cs3lab's own REST API (/cs3lab/api/<parts>); the JSON answer (None if empty)."""
+    kwargs: dict[str, Any] = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    if params:
+        kwargs["params"] = params
+    response = await jp_fetch("cs3lab", "api", *parts, **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
 def text_model(content: str) -> dict:
     return {"type": "file", "format": "text", "content": content}

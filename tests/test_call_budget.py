@@ -10,11 +10,10 @@ lower the budget). Site A: Reva v3, lock markers; site N: Reva v2, native CS3 lo
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pytest
-from helpers import api, text_model
+from helpers import api, cs3lab_api, text_model
 
 pytestmark = pytest.mark.sites("site-a", "site-n")
 
@@ -54,13 +53,7 @@ BUDGETS = {
 
 
 async def locks_api(jp_fetch, method: str, body=None, **params):
-    kwargs = {"method": method}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    if params:
-        kwargs["params"] = params
-    response = await jp_fetch("cs3lab", "api", "locks", **kwargs)
-    return json.loads(response.body) if response.body else None
+    return await cs3lab_api(jp_fetch, method, "locks", body=body, **params)
 
 
 class Meter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import api, api_error, text_model
+from helpers import api, api_error, cs3lab_api, text_model
 
 from cs3lab.contents_manager.checkpoints import route_safe_id
 
@@ -82,15 +82,7 @@ async def test_file_copy_fallback_checkpoints(jp_fetch, contents):
 
 
 async def versions_call(jp_fetch, method: str, body=None, **params):
-    import json
-
-    kwargs = {"method": method}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    if params:
-        kwargs["params"] = params
-    response = await jp_fetch("cs3lab", "api", "versions", **kwargs)
-    return json.loads(response.body)
+    return await cs3lab_api(jp_fetch, method, "versions", body=body, **params)
 
 
 async def test_versions_restore_checks_the_id_before_writing(jp_fetch, contents):
