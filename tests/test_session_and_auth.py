@@ -50,6 +50,45 @@ async def test_every_cs3lab_endpoint_requires_jupyter_auth(jp_fetch, jp_serverap
             assert info.value.code in (401, 403, 405), (pattern, method)
 
 
+async def test_every_state_changing_cs3lab_request_needs_xsrf_with_a_login_cookie(
+    jp_fetch, jp_serverapp
+):
+    """A browser is signed in by a cookie, which another site's page can make it send: every
+    cs3lab handler's POST, PUT, PATCH and DELETE is refused (403, XSRF) without the XSRF
+    token, and the cookie itself is a valid sign-in (a GET with it alone works)."""
+    token = jp_serverapp.identity_provider.token
+    signed_in = await jp_fetch(
+        "api", "status", params={"token": token}, headers={"Authorization": ""}
+    )
+    cookies = [c.split(";", 1)[0] for c in signed_in.headers.get_list("Set-Cookie")]
+    login = "; ".join(c for c in cookies if not c.startswith("_xsrf="))
+    assert login, signed_in.headers
+    by_cookie = {"Authorization": "", "Cookie": login}
+    session = await jp_fetch("cs3lab", "api", "session", headers=by_cookie)
+    assert json.loads(session.body)["user"]["username"] == "alice"
+
+    routes = cs3lab_routes(jp_serverapp.web_app)
+    base = jp_serverapp.base_url
+    tried = 0
+    for pattern, handler in routes.items():
+        parts = re.sub(r"\([^)]*\)", "some-id", pattern.removeprefix(base)).strip("/").split("/")
+        for method in implemented(handler):
+            if method == "GET":
+                continue
+            with pytest.raises(HTTPClientError) as info:
+                await jp_fetch(
+                    *parts,
+                    method=method,
+                    headers=by_cookie,
+                    body=None if method == "DELETE" else "{}",
+                    allow_nonstandard_methods=True,
+                )
+            body = info.value.response.body.decode() if info.value.response else ""
+            assert info.value.code == 403 and "xsrf" in body.lower(), (pattern, method, body)
+            tried += 1
+    assert tried >= 15, tried
+
+
 # -- authorization: a restrictive Authorizer is obeyed by every cs3lab handler -------------
 
 # POSTs that only read (everything else but GET changes something).
