@@ -89,6 +89,46 @@ async def test_every_state_changing_cs3lab_request_needs_xsrf_with_a_login_cooki
     assert tried >= 15, tried
 
 
+# Bodies a client may send by mistake (or on purpose): not JSON, not an object, wrong types,
+# odd paths, fields of another endpoint.
+BAD_BODIES = (
+    "{",
+    "[]",
+    '"path"',
+    "5",
+    '{"path": 5}',
+    '{"path": ["a"]}',
+    '{"path": null}',
+    '{"path": {"a": 1}}',
+    '{"path": "a", "client": 5, "role": 5, "grantee": "bob"}',
+    '{"path": "\\u0000x"}',
+    '{"path": "../../../etc/passwd"}',
+    '{"copy": 5, "path": "/etc/passwd"}',
+)
+
+
+@pytest.mark.sites("site-a", "site-n")
+async def test_every_cs3lab_handler_answers_bad_bodies_with_a_client_error(jp_fetch, jp_serverapp):
+    """Never a 500: a 4xx that says what is wrong (501 where the site has no such service)."""
+    routes = cs3lab_routes(jp_serverapp.web_app)
+    base = jp_serverapp.base_url
+    answers = []
+    for pattern, handler in routes.items():
+        parts = re.sub(r"\([^)]*\)", "some-id", pattern.removeprefix(base)).strip("/").split("/")
+        for method in implemented(handler):
+            if method in ("GET", "DELETE"):
+                continue
+            for body in BAD_BODIES:
+                with pytest.raises(HTTPClientError) as info:
+                    await jp_fetch(*parts, method=method, body=body, allow_nonstandard_methods=True)
+                code = info.value.code
+                message = json.loads(info.value.response.body).get("message", "")
+                answers.append(code)
+                assert 400 <= code < 500 or code == 501, (pattern, method, body, code, message)
+                assert message and "Traceback" not in message, (pattern, method, body)
+    assert len(answers) >= 15 * len(BAD_BODIES)
+
+
 # -- authorization: a restrictive Authorizer is obeyed by every cs3lab handler -------------
 
 # POSTs that only read (everything else but GET changes something).
