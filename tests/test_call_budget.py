@@ -29,11 +29,12 @@ FILES_IN_FOLDER = (5, 40)
 STAT = {"Stat": 1}
 OPEN = {"Stat": 1, "InitiateFileDownload": 1}
 LIST = {"Stat": 1, "ListContainer": 1}
+# A heartbeat is one listing of the file's folder (its lock, markers and requests to edit).
 # Per backend: the marker backend lists the file's folder where a native lock is in the Stat.
 BUDGETS = {
     "site-a": {
         "stat of a locked file": {"Stat": 1, "ListContainer": 1},
-        "heartbeat": {"Stat": 1, "ListContainer": 2},
+        "heartbeat": {"ListContainer": 1},
         "save by the lock holder": {"Stat": 3, "ListContainer": 2, "InitiateFileUpload": 1},
         "save of an unlocked file": {"Stat": 3, "ListContainer": 1, "InitiateFileUpload": 1},
         "rename": {"Stat": 3, "ListContainer": 1, "Move": 1},
@@ -42,7 +43,7 @@ BUDGETS = {
     },
     "site-n": {
         "stat of a locked file": {"Stat": 1},
-        "heartbeat": {"Stat": 1, "ListContainer": 1},
+        "heartbeat": {"ListContainer": 1},
         "save by the lock holder": {"Stat": 3, "InitiateFileUpload": 1},
         "save of an unlocked file": {"Stat": 3, "InitiateFileUpload": 1},
         "rename": {"Stat": 3, "Move": 1},

@@ -71,6 +71,8 @@ GIVEN_BACK_REMEMBERED = 1024
 # markers' key, cs3client's advisory lock, and "lockdiscovery", without which decomposedfs
 # leaves out ResourceInfo.lock as soon as any key is named.
 LISTING_METADATA_KEYS = (marker_mod.METADATA_KEY, advlock.KEY, "lockdiscovery")
+# A lock's whole state (markers, requests to edit, other apps' locks) from one listing.
+STATE_METADATA_KEYS = (*LISTING_METADATA_KEYS, request_mod.METADATA_KEY)
 
 
 def is_lock_artifact(name: str) -> bool:
@@ -244,12 +246,24 @@ class LockService:
         info = await self._stat_file(path)
         return await self._state(path, info)
 
-    async def _state(self, path: str, info: ResourceInfo) -> LockState:
+    async def _with_folder(self, path: str) -> tuple[ResourceInfo, list[ResourceInfo]]:
+        """The file's entry and its folder's entries, from one listing."""
+        parent, name = posixpath.split(path)
+        entries = await self.files.list(parent, STATE_METADATA_KEYS)
+        info = next((e for e in entries if posixpath.basename(e.path.rstrip("/")) == name), None)
+        if info is None:
+            raise NotFound(f"No such file or directory: {path}")
+        if info.type == CONTAINER:
+            raise InvalidArgument(f"{path} is a folder: only files can be locked")
+        return info, entries
+
+    async def _state(
+        self, path: str, info: ResourceInfo, entries: list[ResourceInfo] | None = None
+    ) -> LockState:
         me, _ = await self.me()
         parent, name = posixpath.split(path)
-        entries = await self.files.list(
-            parent, [marker_mod.METADATA_KEY, request_mod.METADATA_KEY, advlock.KEY]
-        )
+        if entries is None:
+            entries = await self.files.list(parent, STATE_METADATA_KEYS)
         markers = read_markers(markers_by_file(entries).get(name, []), expiry=self.expiry)
         requests = read_requests(entries, name)
         if info.HasField("lock") and info.lock.lock_id:
@@ -435,13 +449,15 @@ class LockService:
             for other, seen in list(session.clients.items()):
                 if now - seen > self.expiry:
                     del session.clients[other]
-            info = await self._stat_file(path)
-            lock = await self.lock_of(path, info)
+            # One listing of the folder: the file's entry (its native lock), its markers and
+            # the requests to edit it.
+            info, entries = await self._with_folder(path)
+            lock = (await self.locks_in(entries)).get(posixpath.basename(path))
             if lock is None or lock.lock_id != session.seen_id:
                 await self._lost(path, lock)
             if now - session.refreshed >= self.expiry / 3:
                 await self._refresh_storage(path, info, session, now)
-            return await self._state(path, info)
+            return await self._state(path, info, entries)
 
     async def _lost(self, path: str, lock: LockInfo | None) -> NoReturn:
         """Our lock on ``path`` expired or was taken over: forget it and say by whom."""
