@@ -35,20 +35,20 @@ BUDGETS = {
     "site-a": {
         "stat of a locked file": {"Stat": 1, "ListContainer": 1},
         "heartbeat": {"ListContainer": 1},
-        "save by the lock holder": {"Stat": 3, "ListContainer": 2, "InitiateFileUpload": 1},
-        "save of an unlocked file": {"Stat": 3, "ListContainer": 1, "InitiateFileUpload": 1},
+        "save by the lock holder": {"Stat": 2, "ListContainer": 2, "InitiateFileUpload": 1},
+        "save of an unlocked file": {"Stat": 2, "ListContainer": 1, "InitiateFileUpload": 1},
         "rename": {"Stat": 3, "ListContainer": 1, "Move": 1},
         "delete": {"Stat": 1, "ListContainer": 1, "Delete": 1},
-        "new notebook": {"Stat": 5, "InitiateFileUpload": 1},
+        "new notebook": {"Stat": 4, "InitiateFileUpload": 1},
     },
     "site-n": {
         "stat of a locked file": {"Stat": 1},
         "heartbeat": {"ListContainer": 1},
-        "save by the lock holder": {"Stat": 3, "InitiateFileUpload": 1},
-        "save of an unlocked file": {"Stat": 3, "InitiateFileUpload": 1},
+        "save by the lock holder": {"Stat": 2, "InitiateFileUpload": 1},
+        "save of an unlocked file": {"Stat": 2, "InitiateFileUpload": 1},
         "rename": {"Stat": 3, "Move": 1},
         "delete": {"Stat": 1, "Delete": 1},
-        "new notebook": {"Stat": 5, "InitiateFileUpload": 1},
+        "new notebook": {"Stat": 4, "InitiateFileUpload": 1},
     },
 }
 

@@ -633,3 +633,48 @@ def test_a_data_server_redirect_is_not_followed():
             other.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_recent_stat_goes_once_to_a_write_of_the_same_path_in_the_same_task():
+    from cs3lab.contents_manager import recent
+
+    info = object()
+
+    async def one_request(check: str, write: str, wait: float = 0.0):
+        recent.remember(check, info)
+        await asyncio.sleep(wait)
+        return recent.take(write), recent.take(write)
+
+    async def another_request(started: asyncio.Event):
+        await started.wait()
+        return recent.take("a.txt")
+
+    async def checks_and_waits(started: asyncio.Event):
+        recent.remember("a.txt", info)
+        started.set()
+        await asyncio.sleep(0.05)
+        return recent.take("a.txt")
+
+    async def main():
+        # Each request in a task of its own, as tornado runs handlers.
+        assert await asyncio.create_task(one_request("a.txt", "a.txt")) == (
+            (True, info),
+            (False, None),
+        )
+        assert await asyncio.create_task(one_request("a.txt", "b.txt")) == (
+            (False, None),
+            (False, None),
+        )
+        late = recent.RECENT_SECONDS + 0.1
+        assert await asyncio.create_task(one_request("a.txt", "a.txt", late)) == (
+            (False, None),
+            (False, None),
+        )
+        started = asyncio.Event()
+        mine, other = await asyncio.gather(checks_and_waits(started), another_request(started))
+        assert (mine, other) == ((True, info), (False, None))
+        recent.remember("a.txt", info)
+        recent.forget()  # a write in between
+        assert recent.take("a.txt") == (False, None)
+
+    asyncio.run(main())

@@ -20,7 +20,7 @@ from ..cs3.errors import Conflict, CS3Error, InsufficientStorage, Locked, NotFou
 from ..cs3.files import ResourceInfo
 from ..fs.spool import Spool, spool_chunks
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
-from . import models, spaces
+from . import models, recent, spaces
 from .errors import as_http_errors, http_error
 from .folder_copy import copy_folder
 from .mounts import MountTable, Resolved, read_only_error
@@ -228,18 +228,24 @@ class CS3ContentsManager(AsyncContentsManager):
     # -- existence --------------------------------------------------------------------------
 
     async def dir_exists(self, path: str) -> bool:
-        with self.errors():
-            info = await self._stat(clean_api_path(path))
+        info = await self._checked(path)
         return info is not None and models.is_dir(info)
 
     async def file_exists(self, path: str) -> bool:
-        with self.errors():
-            info = await self._stat(clean_api_path(path))
+        info = await self._checked(path)
         return info is not None and not models.is_dir(info)
 
     async def exists(self, path: str) -> bool:
+        return await self._checked(path) is not None
+
+    async def _checked(self, path: str) -> ResourceInfo | None:
+        """An existence check's Stat, kept for a write of the same path that follows it in
+        this request (recent.py): a save costs one Stat for all its checks."""
+        path = clean_api_path(path)
         with self.errors():
-            return await self._stat(clean_api_path(path)) is not None
+            info = await self._stat(path)
+        recent.remember(path, info)
+        return info
 
     async def is_hidden(self, path: str) -> bool:
         return is_hidden_path(clean_api_path(path))
@@ -462,6 +468,7 @@ class CS3ContentsManager(AsyncContentsManager):
         )
 
     async def _save_directory(self, path: str) -> None:
+        recent.forget()
         info = await self._stat(path)
         if info is None:
             await self.files.mkdir(self.cs3_path(path))
@@ -470,7 +477,9 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def _write(self, path: str, data: Content, model: dict) -> None:
         """Upload ``data`` unless that would overwrite a newer version or a read-only file."""
-        stored = await self._stat(path)
+        found, stored = recent.take(path)
+        if not found:
+            stored = await self._stat(path)
         if stored is not None:
             if models.is_dir(stored):
                 raise HTTPError(400, f"{path} is a directory, not a file")
@@ -558,6 +567,7 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def delete_file(self, path):
         path = clean_api_path(path)
+        recent.forget()
         self._refuse_hidden(path, 400, "delete")
         with self.errors():
             await self.mounts.ensure(path)
@@ -576,6 +586,7 @@ class CS3ContentsManager(AsyncContentsManager):
 
     async def rename_file(self, old_path, new_path):
         old_path, new_path = clean_api_path(old_path), clean_api_path(new_path)
+        recent.forget()
         if old_path == new_path:
             return
         if not old_path or not new_path:
