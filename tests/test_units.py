@@ -678,3 +678,27 @@ def test_a_recent_stat_goes_once_to_a_write_of_the_same_path_in_the_same_task():
         assert recent.take("a.txt") == (False, None)
 
     asyncio.run(main())
+
+
+def test_path_guards_keep_writers_of_one_path_apart_and_forget_idle_paths():
+    from cs3lab.contents_manager.guards import PathGuards
+
+    guards = PathGuards()
+    events: list[str] = []
+
+    async def write(path: str, name: str):
+        async with guards.hold(path):
+            events.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            events.append(f"{name} out")
+
+    async def main():
+        await asyncio.gather(write("a", "1"), write("a", "2"), write("b", "3"))
+        assert len(guards) == 0
+
+    asyncio.run(main())
+    # The two writers of "a" never overlap; "b" did not wait for them.
+    first, second = events.index("1 in"), events.index("2 in")
+    assert events[first + 1] in ("1 out", "3 in", "3 out")
+    assert events.index("1 out") < second
+    assert events.index("3 in") < events.index("1 out")

@@ -115,11 +115,13 @@ class CS3Checkpoints(AsyncCheckpoints):
             if mode == "none":
                 return await self._stored_now(path)
             if mode == "files":
-                return await self._create_copy(path)
+                async with self.manager.write_guards.hold(path):
+                    return await self._create_copy(path)
             cs3_path = self.manager.cs3_path(path)
-            info = await self.manager.files.stat(cs3_path)
-            data = await self.manager.files.download(cs3_path)
-            await self.manager.upload_as_holder(path, data, info)
+            async with self.manager.write_guards.hold(path):
+                info = await self.manager.files.stat(cs3_path)
+                data = await self.manager.files.download(cs3_path)
+                await self.manager.upload_as_holder(path, data, info)
             checkpoints = await self._list_versions(path)
         if not checkpoints:
             raise HTTPError(500, f"The storage kept no version of {path}")
@@ -144,16 +146,20 @@ class CS3Checkpoints(AsyncCheckpoints):
                 if checkpoint_id != STORED_NOW_ID:
                     raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
                 return  # the stored file is that checkpoint: JupyterLab reloads it
-            if mode == "files":
-                return await self._restore_copy(checkpoint_id, path)
-            keys = {route_safe_id(v.key): v.key for v in await self._versions(path)}
-            if checkpoint_id not in keys:
-                raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
-            cs3_path = self.manager.cs3_path(path)
-            lock_id = await self.manager.locks.write_lock_id(
-                cs3_path, await self.manager.files.stat(cs3_path)
-            )
-            await self.manager.files.restore_version(cs3_path, keys[checkpoint_id], lock_id=lock_id)
+            async with self.manager.write_guards.hold(path):
+                await self._restore(mode, checkpoint_id, path)
+
+    async def _restore(self, mode: str, checkpoint_id: str, path: str) -> None:
+        if mode == "files":
+            return await self._restore_copy(checkpoint_id, path)
+        keys = {route_safe_id(v.key): v.key for v in await self._versions(path)}
+        if checkpoint_id not in keys:
+            raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
+        cs3_path = self.manager.cs3_path(path)
+        lock_id = await self.manager.locks.write_lock_id(
+            cs3_path, await self.manager.files.stat(cs3_path)
+        )
+        await self.manager.files.restore_version(cs3_path, keys[checkpoint_id], lock_id=lock_id)
 
     async def delete_checkpoint(self, checkpoint_id, path):
         path = clean_api_path(path)

@@ -23,6 +23,7 @@ from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from . import models, recent, spaces
 from .errors import as_http_errors, http_error
 from .folder_copy import copy_folder
+from .guards import PathGuards
 from .mounts import MountTable, Resolved, read_only_error
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
 from .uploads import ChunkStager, check_chunk, no_room_message
@@ -102,6 +103,8 @@ class CS3ContentsManager(AsyncContentsManager):
         self._files: Files | None = None
         self._locks: LockService | None = None
         self._stager = ChunkStager(self.max_upload_bytes, self.max_staged_upload_bytes)
+        #: One writer at a time per file in this server (a save and a checkpoint at once).
+        self.write_guards = PathGuards()
         # Places beside the home (project spaces, federated shares): see mounts.py.
         self.mounts = MountTable()
         if self.spaces_folder:
@@ -430,7 +433,8 @@ class CS3ContentsManager(AsyncContentsManager):
                         return self._staging_model(path)
                     data = whole
                 try:
-                    await self._write(path, data, model)
+                    async with self.write_guards.hold(path):
+                        await self._write(path, data, model)
                 except BaseException:
                     if isinstance(data, Spool):  # a resent last chunk is not the whole file
                         self._stager.stop(path)
