@@ -10,15 +10,25 @@
 #   docker build -f docker/hub.Dockerfile -t cs3lab-hub .
 # Built and run by tests/test_images.py (buildah, no Docker engine): see docker/README.md.
 ARG LAB_IMAGE=cs3lab-jupyterlab
+ARG DEBIAN_IMAGE=debian:bookworm-slim
+
+# configurable-http-proxy, JupyterHub's proxy, from npm (the version the tests run), with
+# Node's own binary (npm's node-linux-<arch>): a stage of its own, so that a new JupyterLab
+# image does not rebuild it.
+FROM ${DEBIAN_IMAGE} AS proxy
+ARG PROXY_VERSION=5.3.0
+ARG NODE_VERSION=20.20.2
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends ca-certificates npm \
+ && rm -rf /var/lib/apt/lists/* \
+ && arch=$(dpkg --print-architecture | sed 's/amd64/x64/') \
+ && npm install -g --prefix /opt/proxy --no-audit --no-fund --loglevel=error \
+      "node-linux-$arch@$NODE_VERSION" "configurable-http-proxy@$PROXY_VERSION"
+
 FROM ${LAB_IMAGE}
 USER root
-# configurable-http-proxy, JupyterHub's proxy, from npm (the version the tests run).
-ARG PROXY_VERSION=5.3.0
-RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends nodejs npm \
- && rm -rf /var/lib/apt/lists/* \
- && npm install -g --no-audit --no-fund --loglevel=error "configurable-http-proxy@$PROXY_VERSION" \
- && npm cache clean --force \
+COPY --from=proxy /opt/proxy /opt/proxy
+RUN ln -s /opt/proxy/bin/node /opt/proxy/bin/configurable-http-proxy /usr/local/bin/ \
  && configurable-http-proxy --version \
  && install -d -o cs3lab -g cs3lab /srv/jupyterhub
 COPY docs/jupyterhub_config.py /etc/jupyterhub/jupyterhub_config.py
