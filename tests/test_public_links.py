@@ -3,6 +3,7 @@ written), wrong passwords and expired links are refused (401), editor links can 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -161,3 +162,84 @@ class TestEditorLink:
         assert listing["content"][0]["writable"] is True
         await api(jp_fetch, "PUT", "from-guest.txt", text_model("hello from a link"))
         assert (await api(jp_fetch, "GET", "from-guest.txt"))["content"] == "hello from a link"
+
+
+def link_sign_in(site, token: str, password: str):
+    """Sign in with a public link as an anonymous client of the gateway (no cs3lab): the
+    status code, and the token when it worked."""
+    import grpc
+    from cs3.gateway.v1beta1 import gateway_api_pb2 as gw
+    from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
+
+    with grpc.insecure_channel(site.gateway) as channel:
+        stub = gw_grpc.GatewayAPIStub(channel)
+        request = gw.AuthenticateRequest(
+            type="publicshares", client_id=token, client_secret=f"password|{password}"
+        )
+        answer = stub.Authenticate(request, timeout=10)
+    return answer.status.code, answer.token
+
+
+def link_upload_refused(site, reva_token: str, link_token: str) -> str:
+    """An anonymous write through a link, straight to the gateway: how it was refused
+    ("" if it was not)."""
+    import grpc
+    from cs3.gateway.v1beta1 import gateway_api_pb2_grpc as gw_grpc
+    from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
+    from cs3.storage.provider.v1beta1 import resources_pb2 as res
+
+    metadata = (("x-access-token", reva_token),)
+    ref = res.Reference(path=f"/public/{link_token}/results.ipynb")
+    with grpc.insecure_channel(site.gateway) as channel:
+        stub = gw_grpc.GatewayAPIStub(channel)
+        try:
+            answer = stub.InitiateFileUpload(
+                sp.InitiateFileUploadRequest(ref=ref), metadata=metadata, timeout=10
+            )
+        except grpc.RpcError as err:  # the token's scope does not allow it
+            return f"{err.code().name}: {err.details()}"
+    return "" if answer.status.code == 1 else f"status {answer.status.code}"
+
+
+async def test_a_links_password_expiry_and_role_are_the_storages_not_only_the_uis(jp_fetch, site):
+    """A link made through cs3lab's API, then used by an anonymous gateway client that
+    never meets cs3lab: the site itself refuses a wrong password, writes through a viewer
+    link, and the link once it has expired."""
+    from datetime import datetime, timedelta, timezone
+
+    ok = 1  # cs3.rpc.v1beta1.Code.CODE_OK
+    await api(jp_fetch, "PUT", "pub", {"type": "directory"})
+    await api(
+        jp_fetch,
+        "PUT",
+        "pub/results.ipynb",
+        {"type": "file", "format": "text", "content": NOTEBOOK},
+    )
+    password = f"pw-{uuid.uuid4().hex[:8]}"
+    soon = datetime.now(timezone.utc) + timedelta(seconds=6)
+    response = await jp_fetch(
+        "cs3lab",
+        "api",
+        "links",
+        method="POST",
+        body=json.dumps(
+            {
+                "path": "pub",
+                "role": "viewer",
+                "password": password,
+                "expiration": soon.isoformat(),
+            }
+        ),
+    )
+    link = json.loads(response.body)
+    assert password not in response.body.decode()
+    token = link["token"]
+
+    assert link_sign_in(site, token, "wrong")[0] != ok
+    assert link_sign_in(site, token, "")[0] != ok
+    code, reva_token = link_sign_in(site, token, password)
+    assert code == ok
+    assert link_upload_refused(site, reva_token, token)  # a viewer link writes nothing
+
+    await asyncio.sleep((soon - datetime.now(timezone.utc)).total_seconds() + 1)
+    assert link_sign_in(site, token, password)[0] != ok
