@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) of what reads input anyone may have written or sent: the
 mapping of JupyterLab paths to CS3 paths and back, lock marker and edit-request records,
-cs3client's advisory lock. Pure logic, no server."""
+cs3client's advisory lock; and of notebook merges (nbdime plus cs3lab's resolutions). Pure
+logic, no server."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nbformat.v4 import new_code_cell, new_notebook
 from tornado.web import HTTPError
 
 from cs3lab.contents_manager.paths import clean_api_path, to_api, to_cs3
@@ -16,6 +18,7 @@ from cs3lab.locks import advlock
 from cs3lab.locks.markers import Malformed, _encode, parse_lock
 from cs3lab.locks.model import Holder, LockInfo, lock_digest
 from cs3lab.locks.requests import parse_request
+from cs3lab.merge import notebooks
 
 HOME = "/home/alice"
 NOW = 1_800_000_000.0
@@ -141,3 +144,52 @@ def test_cs3labs_published_lock_names_no_lock_id(holder, lock_id):
     assert published.startswith("cs3lab!")
     assert lock_id not in published
     assert advlock.parse(published, now=NOW) is None  # cs3lab's own: never a lock to cs3lab
+
+
+# -- notebook merges: nbdime's decisions and cs3lab's automatic resolutions -------------------
+
+KEEP, EDIT, DROP = "keep", "edit", "drop"
+edits = st.lists(st.sampled_from([KEEP, KEEP, EDIT, DROP]), min_size=1, max_size=6)
+
+
+def notebook(sources: list[tuple[str, str]]) -> dict:
+    """A notebook of (cell id, source) code cells."""
+    cells = [new_code_cell(src, id=cid) for cid, src in sources]
+    return new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
+
+
+def side(base: list[tuple[str, str]], actions: list[str], who: str) -> dict:
+    cells = []
+    for (cid, src), action in zip(base, actions, strict=False):
+        if action == EDIT:
+            cells.append((cid, f"{src}\n# {who} was here"))
+        elif action == KEEP:
+            cells.append((cid, src))
+    return notebook(cells)
+
+
+@settings(max_examples=150, deadline=None)
+@given(edits, edits)
+def test_a_merge_keeps_what_both_kept_and_never_settles_a_true_conflict(local_do, remote_do):
+    n = min(len(local_do), len(remote_do))
+    local_do, remote_do = local_do[:n], remote_do[:n]
+    base_cells = [(f"c{i}", f"x{i} = {i}") for i in range(n)]
+    base = notebook(base_cells)
+    local, remote = side(base_cells, local_do, "local"), side(base_cells, remote_do, "remote")
+    result = notebooks.merge(base, local, remote)
+    out = notebooks.apply(base, result.decisions)
+    sources = {c["id"]: c["source"] for c in out["cells"]}
+    true_conflict = any(
+        {a, b} in ({EDIT}, {EDIT, DROP}) for a, b in zip(local_do, remote_do, strict=True)
+    )
+    if true_conflict:
+        assert not result.clean  # edited on both sides, or edited and deleted: the user decides
+    for (cid, src), a, b in zip(base_cells, local_do, remote_do, strict=True):
+        if a == b == KEEP:
+            assert sources.get(cid) == src  # a cell both sides kept is never dropped
+        if result.clean and {a, b} == {KEEP, EDIT}:
+            assert sources.get(cid, "").endswith("was here")  # the one edit is taken
+        if result.clean and a == b == DROP:
+            assert cid not in sources
