@@ -611,3 +611,12 @@ async def test_every_write_below_a_read_only_share_is_refused_where_the_storage_
 
     assert await owner_state(contents, project) == before
     assert (await api(jp_fetch, "GET", f"{project}/notes.txt"))["content"] == "original, v2"
+
+
+async def test_deleting_a_link_that_is_not_there_is_404(jp_fetch):
+    # Reva v3 answers an unknown link's RemovePublicShare with CODE_INTERNAL (found by
+    # tests/test_fuzz.py): cs3lab asks whether it exists and says so.
+    with pytest.raises(HTTPClientError) as info:
+        await call(jp_fetch, "DELETE", "links", "no-such-link")
+    assert info.value.code == 404
+    assert json.loads(info.value.response.body)["message"] == "No such link: no-such-link"

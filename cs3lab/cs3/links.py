@@ -10,7 +10,7 @@ from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
-from .errors import CS3Error
+from .errors import CS3Error, NotFound, ServerError
 from .shares import _reclassify
 
 PublicShare = link_res.PublicShare
@@ -104,14 +104,23 @@ class Links:
 
     async def remove(self, link_id: str) -> None:
         request = link_api.RemovePublicShareRequest(ref=link_ref(link_id))
-        await self._call("RemovePublicShare", request, f"link {link_id}")
+        try:
+            await self._call("RemovePublicShare", request, f"link {link_id}")
+        except ServerError:
+            # Reva v3 answers an unknown link with CODE_INTERNAL ("error deleting public
+            # share"): a link that is not there is a 404, not a server failure.
+            try:
+                await self.get(link_id)
+            except NotFound:
+                raise NotFound(f"No such link: {link_id}") from None
+            raise
 
 
 async def list_existing_links(links: Links) -> tuple[list, int]:
     """The user's links with their resources (ShareWithInfo): one ListExistingPublicShares
     call per page where the gateway has it (Reva v3), else ListPublicShares + one Stat per
     link. Returns the items and the number of CS3 calls made."""
-    from .errors import NotSupported, ServerError
+    from .errors import NotSupported
     from .shares import ShareWithInfo, _with_infos
 
     items, calls, token = [], 0, ""
