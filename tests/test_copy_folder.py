@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -226,6 +227,9 @@ async def test_large_files_stream_and_progress_is_reported(jp_fetch, contents, m
 # -- a quota that the copy outgrows half-way (site N's decomposedfs enforces quotas) ----------
 
 
+QUOTA_SETTLES_SECONDS = 30
+
+
 @pytest.mark.sites("site-n")
 def test_a_copy_that_outgrows_the_quota_half_way_leaves_nothing(site_nq, tmp_path):
     root = f"{site_nq.home('carol')}/q-{uuid.uuid4().hex[:8]}"
@@ -235,6 +239,15 @@ def test_a_copy_that_outgrows_the_quota_half_way_leaves_nothing(site_nq, tmp_pat
         site_runner.sync_upload(site_nq, "carol", f"{root}/work/{name}", data)
     server = start_server(site_nq, "carol", root, tmp_path / "carol")
     try:
+        # decomposedfs adds an upload to the space's size asynchronously: wait until the
+        # quota counts the parts, else the copy may fit a quota that does not see them yet.
+        deadline = time.monotonic() + QUOTA_SETTLES_SECONDS
+        while True:
+            status, quota = server.request("GET", "cs3lab/api/quota")
+            if status == 200 and (quota["used"] or 0) >= sum(map(len, parts.values())):
+                break
+            assert time.monotonic() < deadline, quota
+            time.sleep(0.2)
         status, body = server.request("POST", "api/contents", {"copy_from": "work"})
         assert status == 507, body
         message = body["message"]
