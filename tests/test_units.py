@@ -681,7 +681,7 @@ def test_a_recent_stat_goes_once_to_a_write_of_the_same_path_in_the_same_task():
 
 
 def test_path_guards_keep_writers_of_one_path_apart_and_forget_idle_paths():
-    from cs3lab.contents_manager.guards import PathGuards
+    from cs3lab.locks.guards import PathGuards
 
     guards = PathGuards()
     events: list[str] = []

@@ -20,10 +20,10 @@ from ..cs3.errors import Conflict, CS3Error, InsufficientStorage, Locked, NotFou
 from ..cs3.files import ResourceInfo
 from ..fs.spool import Spool, spool_chunks
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
+from ..locks.guards import PathGuards
 from . import models, recent, spaces
 from .errors import as_http_errors, http_error
 from .folder_copy import copy_folder
-from .guards import PathGuards
 from .mounts import MountTable, Resolved, read_only_error
 from .paths import clean_api_path, is_hidden_name, is_hidden_path, split, to_cs3
 from .uploads import ChunkStager, check_chunk, no_room_message

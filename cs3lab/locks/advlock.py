@@ -62,13 +62,11 @@ def encode(lock: LockInfo) -> str:
     return f"{APP_NAME}!{lock_digest(lock.lock_id)}!{int(lock.expires or 0)}"
 
 
-def ours(info: ResourceInfo) -> bool:
-    """Whether the file's advisory lock names cs3lab (or there is none)."""
-    raw = info.arbitrary_metadata.metadata.get(KEY, "")
-    return not raw or raw.partition("!")[0] == APP_NAME
-
-
 def published_by_cs3lab(info: ResourceInfo) -> bool:
     """Whether the file's advisory lock is one cs3lab published for a marker lock."""
-    raw = info.arbitrary_metadata.metadata.get(KEY, "")
-    return raw.partition("!")[0] == APP_NAME
+    return info.arbitrary_metadata.metadata.get(KEY, "").partition("!")[0] == APP_NAME
+
+
+def ours(info: ResourceInfo) -> bool:
+    """Whether the file's advisory lock names cs3lab (or there is none)."""
+    return not info.arbitrary_metadata.metadata.get(KEY, "") or published_by_cs3lab(info)

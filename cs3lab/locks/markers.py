@@ -121,6 +121,11 @@ def is_marker_name(name: str) -> bool:
     return name.startswith(PREFIX)
 
 
+def entry_named(entries: Iterable[ResourceInfo], name: str) -> ResourceInfo | None:
+    """The entry called ``name`` in a folder listing (None: not there)."""
+    return next((e for e in entries if posixpath.basename(e.path.rstrip("/")) == name), None)
+
+
 def markers_by_file(entries: Iterable[ResourceInfo]) -> dict[str, list[Marker]]:
     """The lock markers in a folder listing, by the name of the file they lock."""
     found: dict[str, list[Marker]] = {}
@@ -265,7 +270,7 @@ class MarkerLocks:
         """The file's markers and its own entry (with its advisory lock), from one listing."""
         parent, name = posixpath.split(path)
         entries = await self.files.list(parent, [METADATA_KEY, advlock.KEY])
-        entry = next((e for e in entries if posixpath.basename(e.path.rstrip("/")) == name), None)
+        entry = entry_named(entries, name)
         return markers_by_file(entries).get(name, []), entry
 
     async def _markers(self, path: str) -> list[Marker]:

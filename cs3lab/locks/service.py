@@ -15,12 +15,11 @@ Knows nothing of tornado or Jupyter; paths are CS3 paths.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import posixpath
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,8 +40,9 @@ from ..cs3.users import UserId, Users
 from . import advlock
 from . import markers as marker_mod
 from . import requests as request_mod
+from .guards import PathGuards
 from .markers import AlreadyLocked as MarkerHeld
-from .markers import MarkerLocks, markers_by_file, read_markers, report
+from .markers import MarkerLocks, entry_named, markers_by_file, read_markers, report
 from .model import (
     APP_NAME,
     CLOCK_SKEW_SECONDS,
@@ -118,7 +118,7 @@ class LockService:
         # Lock ids this server gave back lately: a write that read the lock before it was
         # given back is not refused as another session's (bounded: GIVEN_BACK_REMEMBERED).
         self._given_back: OrderedDict[str, None] = OrderedDict()
-        self._guards: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._guards = PathGuards()
         self._me: tuple[Holder, UserId] | None = None
         # Why this server may not lock a CS3 path (None: it may), e.g. a file that another
         # site shares with the user (set by the contents manager from its mounts).
@@ -250,7 +250,7 @@ class LockService:
         """The file's entry and its folder's entries, from one listing."""
         parent, name = posixpath.split(path)
         entries = await self.files.list(parent, STATE_METADATA_KEYS)
-        info = next((e for e in entries if posixpath.basename(e.path.rstrip("/")) == name), None)
+        info = entry_named(entries, name)
         if info is None:
             raise NotFound(f"No such file or directory: {path}")
         if info.type == CONTAINER:
@@ -271,7 +271,7 @@ class LockService:
         else:
             lock = markers.lock
             if lock is None and await self.kind_of(info) == MARKER:
-                entry = next((e for e in entries if posixpath.basename(e.path) == name), None)
+                entry = entry_named(entries, name)
                 lock = advlock.of(entry) if entry is not None else None
         state = LockState(path, lock, expiry_seconds=self.expiry)
         state.stale_markers = markers.stale + requests.stale
@@ -340,7 +340,7 @@ class LockService:
         reason = self.unlockable(path)
         if reason:
             raise NotSupported(reason)
-        async with self._guards[path]:
+        async with self._guards.hold(path):
             info = await self._stat_file(path)
             me, user_id = await self.me()
             lock = await self.lock_of(path, info)
@@ -440,7 +440,7 @@ class LockService:
 
     async def refresh(self, path: str, client: str) -> LockState:
         """A heartbeat of one client; refreshes the storage's lock well before it expires."""
-        async with self._guards[path]:
+        async with self._guards.hold(path):
             session = self._session(path)
             if session is None:
                 raise Conflict(f"You do not hold the lock on {path}: open it again to edit")
@@ -496,7 +496,7 @@ class LockService:
 
     async def release(self, path: str, client: str) -> None:
         """One client is done; the lock is given back when no client of this server is left."""
-        async with self._guards[path]:
+        async with self._guards.hold(path):
             session = self._session(path)
             if session is None or client not in session.clients:
                 return
@@ -573,7 +573,7 @@ class LockService:
 
     async def answer_request(self, path: str, requester: str, grant: bool) -> LockState:
         """The holder hands the lock over to ``requester`` (after saving) or declines."""
-        async with self._guards[path]:
+        async with self._guards.hold(path):
             info = await self._stat_file(path)
             session = self._session(path)
             lock = await self.lock_of(path, info)
@@ -617,7 +617,7 @@ class LockService:
         reason = self.unlockable(path)
         if reason:
             raise NotSupported(reason)
-        async with self._guards[path]:
+        async with self._guards.hold(path):
             info = await self._stat_file(path)
             if info.HasField("permission_set") and not info.permission_set.initiate_file_upload:
                 raise PermissionDenied(f"{path} is read-only for you: you cannot clear its locks")

@@ -1,4 +1,5 @@
-"""One writer at a time per file, inside this server.
+"""One writer at a time per file, inside this server: the lock service's per-path guard
+(taking, refreshing, handing over a lock) and the contents manager's (a save, a checkpoint).
 
 JupyterLab saves a notebook and makes its checkpoint at nearly the same moment (on the first
 save, when a tab closes): two uploads, or an upload and a download, of the same file at once.
