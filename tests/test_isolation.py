@@ -8,7 +8,6 @@ the contents API are tried; bob's file must come through unchanged, unseen and u
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from urllib.parse import quote
 
@@ -20,7 +19,7 @@ from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from helpers import api_error
 from site_runner import sync_login, sync_upload
-from test_session_and_auth import cs3lab_routes, implemented
+from test_session_and_auth import cs3lab_routes, implemented, route_parts
 from tornado.httpclient import HTTPClientError
 
 pytestmark = pytest.mark.sites("site-n")
@@ -87,8 +86,7 @@ async def test_alice_reaches_nothing_of_bobs_private_file(jp_fetch, jp_serverapp
         ]
         # Every cs3lab handler, with the spelling as each field and parameter a path goes in.
         for pattern, handler in cs3lab_routes(jp_serverapp.web_app).items():
-            route = pattern.removeprefix(jp_serverapp.base_url)
-            parts = re.sub(r"\([^)]*\)", quote(spelling, safe=""), route).strip("/").split("/")
+            parts = route_parts(pattern, jp_serverapp.base_url, quote(spelling, safe=""))
             for method in implemented(handler):
                 body = {
                     "path": spelling,

@@ -35,9 +35,7 @@ async def test_every_cs3lab_endpoint_requires_jupyter_auth(jp_fetch, jp_serverap
     assert patterns, "cs3lab registered no handlers"
     base = jp_serverapp.base_url
     for pattern in patterns:
-        # A capture group of a pattern (an id) becomes a sample value.
-        concrete = re.sub(r"\([^)]*\)", "some-id", pattern.removeprefix(base))
-        parts = concrete.strip("/").split("/")
+        parts = route_parts(pattern, base)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             with pytest.raises(HTTPClientError) as info:
                 await jp_fetch(
@@ -71,7 +69,7 @@ async def test_every_state_changing_cs3lab_request_needs_xsrf_with_a_login_cooki
     base = jp_serverapp.base_url
     tried = 0
     for pattern, handler in routes.items():
-        parts = re.sub(r"\([^)]*\)", "some-id", pattern.removeprefix(base)).strip("/").split("/")
+        parts = route_parts(pattern, base)
         for method in implemented(handler):
             if method == "GET":
                 continue
@@ -114,7 +112,7 @@ async def test_every_cs3lab_handler_answers_bad_bodies_with_a_client_error(jp_fe
     base = jp_serverapp.base_url
     answers = []
     for pattern, handler in routes.items():
-        parts = re.sub(r"\([^)]*\)", "some-id", pattern.removeprefix(base)).strip("/").split("/")
+        parts = route_parts(pattern, base)
         for method in implemented(handler):
             if method in ("GET", "DELETE"):
                 continue
@@ -166,6 +164,12 @@ def cs3lab_routes(web_app) -> dict[str, type]:
     return dict(walk(web_app.default_router))
 
 
+def route_parts(pattern: str, base: str, sample: str = "some-id") -> list[str]:
+    """A handler's route pattern as jp_fetch's URL parts, each capture group (an id) given
+    ``sample``."""
+    return re.sub(r"\([^)]*\)", sample, pattern.removeprefix(base)).strip("/").split("/")
+
+
 def implemented(handler: type) -> list[str]:
     return [m for m in METHODS if getattr(handler, m.lower()) is not getattr(APIHandler, m.lower())]
 
@@ -209,8 +213,7 @@ class TestRestrictiveAuthorizer:
             resource = getattr(handler, "auth_resource", None)
             assert isinstance(resource, str) and resource, f"{handler.__name__}: auth_resource"
             route = pattern.removeprefix(base)
-            # A capture group of a pattern (an id) becomes a sample value.
-            parts = re.sub(r"\([^)]*\)", "some-id", route).strip("/").split("/")
+            parts = route_parts(pattern, base)
             for method in implemented(handler):
                 authorizer.asked.clear()
                 try:
