@@ -66,6 +66,12 @@ class CS3Connection(LoggingConfigurable):
         "says 'no quota reported' rather than show the server's disk as the user's quota"
     ).tag(config=True, env="CS3LAB_STORAGE_REPORTS_QUOTA")
     timeout = Float(60.0, help="Seconds before a single CS3 call gives up").tag(config=True)
+    transfer_stall_seconds = Float(
+        120.0,
+        help="Seconds a file transfer (the bytes of an open, save, copy or kernel read) waits "
+        "on the data server without a byte moving before it gives up with 503; 0 waits forever. "
+        "Time this side spends (a slow reader or writer) does not count",
+    ).tag(config=True)
 
     @default("gateway")
     def _gateway_default(self) -> str:
@@ -126,6 +132,7 @@ class CS3Connection(LoggingConfigurable):
             self.ca_file,
             self.timeout,
             allow_insecure_data_transfers=self.allow_insecure_data_transfers,
+            transfer_stall_seconds=self.transfer_stall_seconds,
         )
         secret = SecretSource(env=self.secret_env, file=self.secret_file)
         client = CS3Client(gateway, AuthConfig(self.auth_mode, self.username, secret))

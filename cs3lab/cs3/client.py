@@ -29,6 +29,7 @@ from .errors import (
     error_for_status,
 )
 from .transfer import TransferSecurity
+STALL_SECONDS=0
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class GatewayConfig:
     timeout: float = 60.0  # seconds for one gRPC call
     # The access token may go in clear (http) to a data server that is not on loopback.
     allow_insecure_data_transfers: bool = False
+    # Seconds a file transfer may wait on the data server without a byte moving (0: forever).
+    transfer_stall_seconds: float = STALL_SECONDS
 
     def transfer_security(self) -> TransferSecurity:
         """The same TLS settings for the HTTP data transfers as for this channel."""

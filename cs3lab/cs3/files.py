@@ -120,7 +120,10 @@ class Files:
 
     def __init__(self, client: CS3Client, transfer: DataTransfer | None = None) -> None:
         self.client = client
-        self.transfer = transfer or DataTransfer(client.gateway.transfer_security())
+        self.transfer = transfer or DataTransfer(
+            client.gateway.transfer_security(),
+            
+        )
 
     def close(self) -> None:
         self.transfer.close()
