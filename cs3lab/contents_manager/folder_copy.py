@@ -6,7 +6,9 @@ copy, so each file's bytes stream from the data server to the data server (a few
 memory, never a whole file). The folder tree is listed first (sizes, the guard), then the
 copy's folders are made, then the files are copied a few at a time. cs3lab's own lock and
 request markers are not copied. When anything fails, the partial copy is removed and the
-error says what failed; if even that fails, the error names what is left.
+error says what failed; if the site cannot be reached to remove it, it is removed as soon as
+the site answers again (:func:`_remove_when_back`); if it fails otherwise, the error names
+what is left.
 
 Progress goes to JupyterLab as events (jupyter_server's event bus, schema :data:`SCHEMA_ID`)
 while the copy runs, so the browser can show a notification for a large folder.
@@ -29,11 +31,16 @@ from typing import Any, Protocol
 from tornado.web import HTTPError
 
 from ..cs3 import Files
-from ..cs3.errors import CS3Error
+from ..cs3.errors import CS3Error, Unavailable
 from ..cs3.files import ResourceInfo
 from ..locks import is_lock_artifact
 from . import models
 from .paths import clean_api_path, is_hidden_path, split
+
+# A partial copy the site could not be reached to remove: tried again this often, this long.
+RETRY_SECONDS = 1.0
+RETRY_FOR_SECONDS = 600.0
+_RETRIES: set[asyncio.Task] = set()  # held here: the loop keeps only weak references
 
 SCHEMA_ID = "https://cs3lab.github.io/events/folder-copy"
 SCHEMA: dict[str, Any] = {
@@ -270,19 +277,45 @@ async def _discard(
     reason = _reason(err, manager.home)
     where = f" at {progress.failed_at}" if progress.failed_at else ""
     what = f"Copying {progress.source} to {target} failed{where}"
+    left = f"The partial copy {target} ({progress.files_done} of {len(progress.plan.files)} files)"
     try:
-        await manager.files.delete(dst)
-        # Out of the recycle bin too, where the capability that knows it is there.
-        discard = getattr(manager, "discard_deleted", None)
-        if discard is not None:
-            await discard(dst)
-    except CS3Error as cleanup:
+        await _remove(manager, dst)
+    except Unavailable:
+        retry = asyncio.ensure_future(_remove_when_back(manager, dst))
+        _RETRIES.add(retry)
+        retry.add_done_callback(_RETRIES.discard)
         return (
-            f"{what}: {reason}. The partial copy {target} ({progress.files_done} of "
-            f"{len(progress.plan.files)} files) could not be removed: "
-            f"{_reason(cleanup, manager.home)}"
+            f"{what}: {reason}. {left} could not be removed yet: it is removed as soon as "
+            "the site answers again."
         )
+    except CS3Error as cleanup:
+        return f"{what}: {reason}. {left} could not be removed: {_reason(cleanup, manager.home)}"
     return f"{what}: {reason}. Nothing was kept: the partial copy was removed."
+
+
+async def _remove(manager: CopyHost, dst: str) -> None:
+    await manager.files.delete(dst)
+    # Out of the recycle bin too, where the capability that knows it is there.
+    discard = getattr(manager, "discard_deleted", None)
+    if discard is not None:
+        await discard(dst)
+
+
+async def _remove_when_back(manager: CopyHost, dst: str) -> None:
+    """Remove the partial copy ``dst`` once the site answers again (trying for at most
+    :data:`RETRY_FOR_SECONDS`). Nothing else can have taken its name meanwhile: it is
+    still there."""
+    deadline = time.monotonic() + RETRY_FOR_SECONDS
+    while time.monotonic() < deadline:
+        await asyncio.sleep(RETRY_SECONDS)
+        try:
+            await _remove(manager, dst)
+            return
+        except Unavailable:
+            continue
+        except CS3Error as err:
+            manager.log.warning("The partial copy %s was not removed: %s", dst, err.message)
+            return
 
 
 def _reason(err: BaseException, home: str) -> str:
