@@ -34,6 +34,7 @@ from ..cs3.errors import (
     NotSupported,
     PermissionDenied,
     ServerError,
+    Unavailable,
 )
 from ..cs3.files import CONTAINER, Files, ResourceInfo
 from ..cs3.users import UserId, Users
@@ -118,6 +119,10 @@ class LockService:
         # Lock ids this server gave back lately: a write that read the lock before it was
         # given back is not refused as another session's (bounded: GIVEN_BACK_REMEMBERED).
         self._given_back: OrderedDict[str, None] = OrderedDict()
+        # CS3 path -> the id of a lock this server could not give back because the site was
+        # unreachable: it expires by itself (nothing refreshes it), and until then this
+        # server takes it again rather than refuse its own user (bounded likewise).
+        self._not_given_back: OrderedDict[str, str] = OrderedDict()
         self._guards = PathGuards()
         self._me: tuple[Holder, UserId] | None = None
         # Why this server may not lock a CS3 path (None: it may), e.g. a file that another
@@ -353,13 +358,17 @@ class LockService:
             lock_id = new_lock_id(self.site, now)
             mine = LockInfo(lock_id, me, now, now + self.expiry, kind)
             if lock is not None:
-                if not (takeover and lock.holder.key == me.key and lock.holder.app == APP_NAME):
+                own = self._not_given_back.get(path) == lock.lock_id
+                if not own and not (
+                    takeover and lock.holder.key == me.key and lock.holder.app == APP_NAME
+                ):
                     raise self.locked_error(path, lock, me)
                 await self._replace(path, info, lock, mine, user_id)
             else:
                 await self._refuse_if_reserved(path, info, kind, me)
                 await self._create(path, info, mine, user_id, me)
             self._sessions[path] = Session(lock_id, kind, now, now, {client: now})
+            self._not_given_back.pop(path, None)
             await self.requests.remove(path, me.username)  # a granted request is used up
             return await self._state(path, await self.files.stat(path))
 
@@ -521,6 +530,11 @@ class LockService:
         except (NotFound, Conflict, Locked):
             # Gone, expired or taken over already: nothing of ours to give back.
             self._remember_given_back(session.seen_id)
+        except Unavailable:
+            self._not_given_back[path] = session.seen_id
+            while len(self._not_given_back) > GIVEN_BACK_REMEMBERED:
+                self._not_given_back.popitem(last=False)
+            raise
         finally:
             if self._sessions.get(path) is session:
                 del self._sessions[path]
