@@ -11,6 +11,7 @@ is bounded (``max_total_bytes``), as is each upload (``max_bytes``).
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from dataclasses import dataclass, field
 
@@ -100,6 +101,14 @@ class ChunkStager:
         async with staged.writing:
             try:
                 await on_spool(staged.spool, staged.spool.write, data)
+            except OSError as err:
+                self.stop(path)
+                raise HTTPError(
+                    507 if err.errno in (errno.ENOSPC, errno.EDQUOT) else 500,
+                    f"The upload of {path} was stopped and nothing of it was kept: this "
+                    f"server could not hold it while it arrives ({err.strerror or err}). "
+                    "Tell the site's operators; a smaller file may go through.",
+                ) from None
             except BaseException:
                 self.stop(path)
                 raise
