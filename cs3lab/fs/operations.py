@@ -150,6 +150,10 @@ class WriteHandle:
         self.spool = spool
         self.dirty = dirty
         self.storing = asyncio.Lock()
+        # Why these bytes are never stored: a write to the spool or storing them failed,
+        # and the program was told so (it may write them again; storing them later, behind
+        # its back, could store a part or what it was told was not stored).
+        self.failed: OSError | None = None
 
 
 class ReadHandle:
@@ -460,7 +464,11 @@ class CS3Operations(pyfuse3.Operations):
         handle = self.handles[fh]
         if not isinstance(handle, WriteHandle):
             raise pyfuse3.FUSEError(errno.EBADF)
-        written = await on_spool(handle.spool, handle.spool.pwrite, buf, off)
+        try:
+            written = await on_spool(handle.spool, handle.spool.pwrite, buf, off)
+        except OSError as err:
+            handle.failed = err
+            raise
         handle.dirty = True
         return written
 
@@ -484,8 +492,19 @@ class CS3Operations(pyfuse3.Operations):
     async def _store(self, handle: WriteHandle) -> None:
         """Upload the handle's bytes (a new version), checking the lock again."""
         async with handle.storing:
+            if handle.failed is not None:
+                reason = handle.failed.strerror or str(handle.failed)
+                raise OSError(
+                    handle.failed.errno,
+                    f"not stored, an earlier step failed: {reason}",
+                    handle.path,
+                )
             if handle.dirty:
-                await upload_file(self.fs, handle.path, handle.spool, None, False)
+                try:
+                    await upload_file(self.fs, handle.path, handle.spool, None, False)
+                except OSError as err:
+                    handle.failed = err
+                    raise
                 handle.dirty = False
 
     def _stored(self, handle: WriteHandle) -> None:
@@ -510,7 +529,7 @@ class CS3Operations(pyfuse3.Operations):
             try:
                 await self._store(handle)  # normally done at flush (close) already
             except Exception as err:
-                log.warning("storing %s failed at release: %s", handle.path, err)
+                log.warning("%s was not stored at release: %s", handle.path, err)
             handle.spool.close()
         elif isinstance(handle, ReadHandle):
             handle.close()
