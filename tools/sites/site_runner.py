@@ -379,6 +379,8 @@ def _prepare_site(
         "log_file": str(site.log_file),
         "grpc_port": site.grpc_port,
         "http_port": site.http_port,
+        # Where clients send file bytes (a test may put a proxy in front of the data gateway).
+        "datagateway_url": f"http://127.0.0.1:{site.http_port}/datagateway",
         "jwt_secret": secrets.token_hex(24),
         "transfer_secret": secrets.token_hex(24),
         "machine_secret": secrets.token_hex(24),
