@@ -29,6 +29,7 @@ from lockers import locker, signed_in, stored
 from nbformat.v4 import new_code_cell, new_notebook
 from tornado.httpclient import HTTPClientError
 
+from cs3lab.cs3 import AuthConfig, CS3Client, Files, GatewayConfig, SecretSource
 from cs3lab.fs import spool
 from cs3lab.fs.mount import KernelMount
 
@@ -215,6 +216,36 @@ async def test_a_refusing_data_gateway_gives_503_then_recovers(jp_fetch, site, p
     assert code == 503 and "cannot be reached to store a.txt" in message, message
     proxy.accept()
     assert (await api(jp_fetch, "GET", "a.txt"))["content"] == "before"
+
+
+async def test_a_slow_reader_or_writer_on_this_side_is_no_stall(jp_asyncio_loop, site, home):
+    """Only time the data server owes something counts: a consumer that pauses and a
+    producer that pauses, each longer than the stall time, still move every byte."""
+    secret = SecretSource(file=str(site.secret_file("alice")))
+    gateway = GatewayConfig(site.gateway, transfer_stall_seconds=0.5)
+    files = Files(CS3Client(gateway, AuthConfig("basic", "alice", secret)))
+    data = os.urandom(3 * 1024 * 1024)
+
+    async def slow_chunks():
+        for start in range(0, len(data), 1024 * 1024):
+            await asyncio.sleep(1.0)
+            yield data[start : start + 1024 * 1024]
+
+    try:
+        await files.upload_stream(f"{home}/slow.bin", len(data), slow_chunks())
+        received: list[bytes] = []
+
+        async def slow_sink(chunk: bytes) -> None:
+            if not received:
+                await asyncio.sleep(1.0)
+            received.append(chunk)
+
+        download = await files.initiate_download(f"{home}/slow.bin")
+        await files.download_stream(download, slow_sink, "slow.bin")
+        assert b"".join(received) == data
+    finally:
+        files.close()
+        await files.client.close()
 
 
 # -- the server's spool is full ----------------------------------------------------------------
