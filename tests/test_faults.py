@@ -79,6 +79,8 @@ def kill(site) -> None:
 
 
 async def restart(site) -> None:
+    """Start the killed revad again (once the proxy's thread that kills it is done)."""
+    await asyncio.to_thread(site.process.wait, 10)
     await asyncio.to_thread(site_runner.restart_site, site)
 
 
@@ -401,6 +403,7 @@ def test_revad_killed_while_a_kernel_writes_through_the_mount(site, proxy, home,
             with open(point / "k.txt", "w") as out:
                 out.write("after\n" * 100_000)
         assert failed.value.errno == errno.EHOSTUNREACH, failed.value
+        site.process.wait(10)
         site_runner.restart_site(site)
         assert asyncio.run(stored(site, f"{home}/k.txt")) == b"before"
         # The same mount goes on once the site is back: nothing to restart.

@@ -28,8 +28,7 @@ from .errors import (
     error_for_rpc,
     error_for_status,
 )
-from .transfer import TransferSecurity
-STALL_SECONDS=0
+from .transfer import STALL_SECONDS, TransferSecurity
 
 log = logging.getLogger(__name__)
 

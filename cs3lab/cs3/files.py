@@ -122,7 +122,7 @@ class Files:
         self.client = client
         self.transfer = transfer or DataTransfer(
             client.gateway.transfer_security(),
-            
+            stall_seconds=client.gateway.transfer_stall_seconds,
         )
 
     def close(self) -> None:

@@ -16,6 +16,8 @@ import asyncio
 import inspect
 import ipaddress
 import ssl
+import time
+import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +25,9 @@ from urllib.parse import urlsplit
 
 from tornado.http1connection import HTTP1Connection
 from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.httputil import HTTPHeaders, RequestStartLine, ResponseStartLine
 from tornado.iostream import IOStream
-from tornado.simple_httpclient import SimpleAsyncHTTPClient, _HTTPConnection
+from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient, _HTTPConnection
 
 from .errors import (
     CS3Error,
@@ -47,6 +50,8 @@ PIPE_CHUNKS = 16
 # Seconds the other side of a failed pipe gets to end before it is cancelled.
 ABORT_SECONDS = 10
 CONNECT_SECONDS = 30
+# Seconds a transfer may wait on the data server without a byte moving (0: no limit).
+STALL_SECONDS = 120.0
 # The setting that lets the access token travel in clear (named in the refusal).
 ALLOW_INSECURE_SETTING = (
     "c.CS3Connection.allow_insecure_data_transfers = True "
@@ -184,19 +189,123 @@ class _Window:
         return self.on_chunk(data[low:high] if (low, high) != (0, len(data)) else data)
 
 
+class _StallWatch:
+    """Ends a transfer whose data server has owed it something (a write to take, an answer
+    to send) for ``seconds`` without a byte moving. Time spent on this side (a producer
+    between two writes, a callback holding the download back) does not count: a slow
+    reader or writer here is not a stalled server."""
+
+    def __init__(self, connection: _BulkConnection, seconds: float) -> None:
+        # Weak: the connection holds this watch, and its writes are wrapped by it; a cycle
+        # would keep the request's callbacks (and what they hold) until the next collection.
+        self.connection = weakref.ref(connection)
+        self.io_loop = connection.io_loop
+        self.seconds = seconds
+        self.writes = 0  # writes the server has not taken yet
+        self.ours = 0  # callbacks of this side still running
+        self.body_sent = False
+        self.last = time.monotonic()
+        self._timer: object = None
+        self._check_later()
+
+    def _check_later(self) -> None:
+        self._timer = self.io_loop.call_later(max(self.seconds / 5, 0.1), self._check)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self.io_loop.remove_timeout(self._timer)
+            self._timer = None
+
+    def _check(self) -> None:
+        self._timer = None
+        connection = self.connection()
+        if connection is None or connection.final_callback is None:  # the request is over
+            return
+        owed = (self.writes or self.body_sent) and not self.ours
+        if owed and time.monotonic() - self.last >= self.seconds:
+            connection._on_timeout(f"(no data for {self.seconds:g} s)")
+            return
+        self._check_later()
+
+    def progress(self) -> None:
+        self.last = time.monotonic()
+
+    def watch(self, connection: HTTP1Connection) -> None:
+        write, finish = connection.write, connection.finish
+
+        def tracked_write(chunk: bytes) -> Any:
+            future = write(chunk)
+            self.writes += 1
+            self.progress()
+            future.add_done_callback(self._written)
+            return future
+
+        def tracked_finish() -> None:
+            self.body_sent = True
+            self.progress()
+            finish()
+
+        connection.write = tracked_write  # type: ignore[method-assign]
+        connection.finish = tracked_finish  # type: ignore[method-assign]
+
+    def _written(self, _: Any) -> None:
+        self.writes -= 1
+        self.progress()
+
+    def ours_until_done(self, result: Awaitable[None] | None) -> Awaitable[None] | None:
+        self.progress()
+        if result is None:
+            return None
+        self.ours += 1
+
+        async def held() -> None:
+            try:
+                await result
+            finally:
+                self.ours -= 1
+                self.progress()
+
+        return held()
+
+
 class _BulkConnection(_HTTPConnection):
     """tornado's HTTP/1 client connection, reading a body in pieces of up to
     :data:`CHUNK_BYTES` where tornado reads 64 KiB: per piece, tornado and the caller's
-    callback cost about the same Python time whatever its size."""
+    callback cost about the same Python time whatever its size. Watched for stalls
+    (:class:`_StallWatch`) when its client has ``stall_seconds``."""
+
+    _stall: _StallWatch | None = None
 
     def _create_connection(self, stream: IOStream) -> HTTP1Connection:
         stream.read_chunk_size = CHUNK_BYTES
         connection = super()._create_connection(stream)
         connection.params.chunk_size = CHUNK_BYTES
+        seconds = getattr(self.client, "stall_seconds", 0)
+        if seconds:
+            self._stall = _StallWatch(self, seconds)
+            self._stall.watch(connection)
         return connection
+
+    async def headers_received(
+        self, first_line: ResponseStartLine | RequestStartLine, headers: HTTPHeaders
+    ) -> None:
+        if self._stall is not None:
+            self._stall.progress()
+        await super().headers_received(first_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        result = super().data_received(chunk)
+        return result if self._stall is None else self._stall.ours_until_done(result)
+
+    def _run_callback(self, response: Any) -> None:  # every request ends here
+        if self._stall is not None:
+            self._stall.stop()
+        super()._run_callback(response)
 
 
 class _BulkClient(SimpleAsyncHTTPClient):
+    stall_seconds: float = 0.0
+
     def _connection_class(self) -> type:
         return _BulkConnection
 
@@ -204,12 +313,18 @@ class _BulkClient(SimpleAsyncHTTPClient):
 class DataTransfer:
     """Streams bytes to and from a CS3 data endpoint."""
 
-    def __init__(self, security: TransferSecurity | None = None, timeout: float = 3600.0) -> None:
+    def __init__(
+        self,
+        security: TransferSecurity | None = None,
+        timeout: float = 3600.0,
+        stall_seconds: float = STALL_SECONDS,
+    ) -> None:
         self.security = security or TransferSecurity()
         self._ssl: ssl.SSLContext | None = None  # made at the first request
         self._http = _BulkClient(
             force_instance=True, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES
         )
+        self._http.stall_seconds = stall_seconds
         self._timeout = timeout
 
     def request(self, endpoint: str, method: str, what: str, **options: Any) -> HTTPRequest:
@@ -338,6 +453,11 @@ class DataTransfer:
         except HTTPClientError as err:
             if err.code == 416 and "Range" in request.headers:
                 raise _RangeRefused from None
+            if isinstance(err, HTTPTimeoutError) and "no data" in err.message:
+                raise Unavailable(
+                    f"The CS3 data server stopped answering while cs3lab tried to {verb} "
+                    f"{what} {err.message.removeprefix('Timeout ')}; try again later"
+                ) from None
             if err.code == 599:  # tornado's "no HTTP response": connection failed or timed out
                 raise Unavailable(
                     f"The CS3 data server cannot be reached to {verb} {what}"
