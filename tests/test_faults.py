@@ -24,9 +24,9 @@ import pytest
 import site_runner
 from faults import DataProxy
 from helpers import api, api_error, cs3lab_api, text_model
-from lab_runner import start_server
 from lockers import locker, signed_in, stored
 from nbformat.v4 import new_code_cell, new_notebook
+from servers import start_server
 from tornado.httpclient import HTTPClientError
 
 from cs3lab.cs3 import AuthConfig, CS3Client, Files, GatewayConfig, SecretSource

@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 import site_runner
 from hypothesis import HealthCheck, given, settings
-from lab_runner import start_server
+from servers import start_server
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "rest-api.yaml"
 CASES_PER_OPERATION = 25

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import site_runner
-from lab_runner import start_server
+from servers import start_server
 
 DEBUG = ["--ServerApp.log_level=DEBUG", "--Application.log_level=DEBUG"]
 NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -60,27 +58,10 @@ def jp_server_config(jp_server_config, site):
     return jp_server_config
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def start_server_here(site, user: str, home: str, workdir: Path):
-    """tests/servers.start_server running this checkout's cs3lab (the venv may hold an
-    installed copy, which `jupyter server`, a script, would import instead)."""
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), saved]))
-    try:
-        return start_server(site, user, home, workdir)
-    finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
-
-
 @pytest.fixture(scope="module")
 def bob(site_a, tmp_path_factory):
     """Bob's own Jupyter server on site A, rooted at his home."""
-    server = start_server_here(site_a, "bob", site_a.home("bob"), tmp_path_factory.mktemp("bob"))
+    server = start_server(site_a, "bob", site_a.home("bob"), tmp_path_factory.mktemp("bob"))
     yield server
     server.stop()
 
@@ -424,7 +405,7 @@ async def test_viewer_share_is_read_only_in_the_storage(jp_fetch, project, site,
     assert code == 201
     assert share["permissions"] == sorted(roles.TABLES["reva-v2"][("viewer", True)])
 
-    server = start_server_here(site, "bob", site.home("bob"), tmp_path / "bob")
+    server = start_server(site, "bob", site.home("bob"), tmp_path / "bob")
     files = user_files(site, "bob")
     try:
         # Reva v2 keeps a new share pending until the recipient accepts it.

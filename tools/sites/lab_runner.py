@@ -80,14 +80,17 @@ def start_server(
     app: str = "server",
     extra: list[str] = (),
     port: int = 0,
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
     """Start `jupyter <app>` (server or lab) on loopback as ``user`` of ``site``, rooted at
-    the CS3 folder ``home`` (on ``port``, default a free one); wait until its API answers."""
+    the CS3 folder ``home`` (on ``port``, default a free one; ``env``: further environment
+    variables); wait until its API answers."""
     workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
     port, token = port or free_port(), secrets.token_hex(16)
     write_lab_settings(workdir / "lab-settings")
     env = {
         **os.environ,
+        **(env or {}),
         "JUPYTER_TOKEN": token,
         "JUPYTER_CONFIG_DIR": str(workdir / "config"),
         "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
