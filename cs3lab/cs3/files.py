@@ -18,7 +18,15 @@ from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces_api
 from cs3.types.v1beta1 import types_pb2
 
 from .client import CS3Client
-from .errors import AlreadyExists, CS3Error, NotFound, NotSupported, ServerError, Unavailable
+from .errors import (
+    AlreadyExists,
+    Conflict,
+    CS3Error,
+    NotFound,
+    NotSupported,
+    ServerError,
+    Unavailable,
+)
 from .transfer import DataTransfer, chunks_of
 
 LIST_ATTEMPTS = 3
@@ -186,6 +194,18 @@ class Files:
     async def touch(self, path: str) -> None:
         await self.client.call("TouchFile", sp.TouchFileRequest(ref=ref(path)), path)
 
+    async def create(self, path: str, data: bytes) -> None:
+        """Store ``data`` as a new file at ``path``, never in place of another: AlreadyExists
+        when the name is taken, also by a create at the same moment. TouchFile claims the name
+        (exclusive on Reva's local driver), and the upload names the claimed file's etag
+        (decomposedfs, where two touches may both succeed, refuses all but the first)."""
+        await self.touch(path)
+        claimed = await self.stat(path)
+        try:
+            await self.upload(path, data, replacing=claimed, if_match=claimed.etag)
+        except Conflict:
+            raise AlreadyExists(f"{path} already exists") from None
+
     async def delete(self, path: str, lock_id: str = "") -> None:
         await self.client.call("Delete", sp.DeleteRequest(ref=ref(path), lock_id=lock_id), path)
 
@@ -213,10 +233,11 @@ class Files:
         data: bytes,
         lock_id: str = "",
         replacing: ResourceInfo | object | None = UNKNOWN,
+        if_match: str = "",
     ) -> None:
         """Write ``data`` as the new content of ``path`` (creating or overwriting it;
-        ``replacing``: see :meth:`upload_stream`)."""
-        await self.upload_stream(path, len(data), chunks_of(data), lock_id, replacing)
+        ``replacing``, ``if_match``: see :meth:`upload_stream`)."""
+        await self.upload_stream(path, len(data), chunks_of(data), lock_id, replacing, if_match)
 
     async def upload_stream(
         self,
@@ -225,16 +246,20 @@ class Files:
         chunks: AsyncIterable[bytes | memoryview],
         lock_id: str = "",
         replacing: ResourceInfo | object | None = UNKNOWN,
+        if_match: str = "",
     ) -> None:
         """Write ``size`` bytes produced by ``chunks`` as the new content of ``path``, without
         holding them all in memory. ``replacing``: the stored file this upload replaces (None:
-        a new file; by default it is looked up first). When the transfer breaks off and the
-        storage kept what arrived (Reva's local driver does), the file is put back as it was."""
+        a new file; by default it is looked up first). ``if_match``: an etag the stored file
+        must still have (Conflict otherwise, where the storage checks it). When the transfer
+        breaks off and the storage kept what arrived (Reva's local driver does), the file is
+        put back as it was."""
         if replacing is UNKNOWN:
             replacing = await self._stat_or_none(path)
         request = sp.InitiateFileUploadRequest(
             ref=ref(path),
             lock_id=lock_id,
+            if_match=if_match,
             opaque=_plain_opaque({"Upload-Length": str(size)}),
         )
         response = await self.client.call("InitiateFileUpload", request, path)
@@ -254,6 +279,8 @@ class Files:
             # and then refuses the (empty) transfer: what counts is what the storage holds.
             if not size and isinstance(failure, CS3Error) and (await self.stat(path)).size == 0:
                 return
+            if isinstance(failure, Conflict):  # refused before a byte was written
+                raise
             # Without an answer the data server may still be storing what arrived.
             answered = isinstance(failure, CS3Error) and not isinstance(failure, Unavailable)
             outcome = await self._put_back(
@@ -319,9 +346,21 @@ class Files:
             return None
 
     async def download(self, path: str) -> bytes:
-        chunks: list[bytes] = []
-        await self.download_stream(await self.initiate_download(path), chunks.append, path)
-        return b"".join(chunks)
+        """The file's bytes. A read the data server fails while the file is replaced or
+        deleted (decomposedfs drops the old content as the new one lands: HTTP 500) is read
+        once more, or is NotFound."""
+        for attempt in range(2):
+            chunks: list[bytes] = []
+            try:
+                download = await self.initiate_download(path)
+                await self.download_stream(download, chunks.append, path)
+                return b"".join(chunks)
+            except ServerError:
+                if await self._stat_or_none(path) is None:
+                    raise NotFound(f"{path} was deleted while it was read") from None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     async def initiate_download(self, path: str) -> Download:
         request = sp.InitiateFileDownloadRequest(ref=ref(path))

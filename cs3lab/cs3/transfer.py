@@ -30,6 +30,7 @@ from tornado.iostream import IOStream
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient, _HTTPConnection
 
 from .errors import (
+    Conflict,
     CS3Error,
     InsufficientStorage,
     Locked,
@@ -62,6 +63,7 @@ _HTTP_ERRORS: dict[int, type[CS3Error]] = {
     401: Unauthenticated,
     403: PermissionDenied,
     404: NotFound,
+    412: Conflict,  # a condition of the upload (if_match) no longer holds
     423: Locked,
     507: InsufficientStorage,
     503: Unavailable,

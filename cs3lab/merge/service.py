@@ -20,6 +20,7 @@ from typing import Any
 import nbformat
 
 from ..cs3.errors import (
+    AlreadyExists,
     Conflict,
     CS3Error,
     InvalidArgument,
@@ -50,6 +51,7 @@ from .origin import (
 
 log = logging.getLogger(__name__)
 REMERGE_ATTEMPTS = 3
+COPY_NAME_ATTEMPTS = 5  # copies of one file made at the same moment, each its own name
 KEPT_ORIGINALS = 16  # originals remembered for re-merging a resolved save
 MB = 1024 * 1024
 
@@ -183,31 +185,41 @@ class MergeService:
 
     async def copy(self, source: str, destination: str | None = None) -> dict[str, Any]:
         info = await self._stat_file(source)
-        target = destination or await self.default_copy_path(source)
-        self.contents.mounts.refuse_read_only(target)
-        try:
-            await self.files.stat(target)
-        except NotFound:
-            pass
-        else:
-            raise Conflict(f"{target} already exists: choose another name for the copy")
         data = await self.files.download(source)
         origin = Origin.of(info, data, self.site, await self._me())
         origin.path = source
-        # The base of a later merge is kept beside the copy: a storage's versions are keyed
-        # by the time they were superseded, and matching one to the content copied proved
-        # unreliable (Reva v3's local driver lists versions it cannot serve); the versions
-        # remain the fallback when the snapshot is gone.
-        origin.snapshot = snapshot_path(target)
+        notebook = None
         if kind_of(source, data) == "notebook":
-            nb = await offload(parse_notebook, data, f"The original {source}")
-            nb.setdefault("metadata", {}).setdefault(NB_KEY, {})["origin"] = origin.to_json()
-            copy_data = await offload(notebook_bytes, nb)
+            notebook = await offload(parse_notebook, data, f"The original {source}")
+        # A name nobody else takes meanwhile: another copy made at the same moment gets the
+        # next one, and one the user named is never written over.
+        for _ in range(COPY_NAME_ATTEMPTS):
+            target = destination or await self.default_copy_path(source)
+            self.contents.mounts.refuse_read_only(target)
+            # The base of a later merge is kept beside the copy: a storage's versions are
+            # keyed by the time they were superseded, and matching one to the content copied
+            # proved unreliable (Reva v3's local driver lists versions it cannot serve); the
+            # versions remain the fallback when the snapshot is gone.
+            origin.snapshot = snapshot_path(target)
+            if notebook is not None:
+                notebook.setdefault("metadata", {}).setdefault(NB_KEY, {})["origin"] = (
+                    origin.to_json()
+                )
+                copy_data = await offload(notebook_bytes, notebook)
+            else:
+                copy_data = data
+            try:
+                await self.files.create(target, copy_data)
+                break
+            except AlreadyExists:
+                if destination:
+                    raise Conflict(
+                        f"{target} already exists: choose another name for the copy"
+                    ) from None
         else:
-            copy_data = data
+            raise Conflict(f"Too many copies of {source} made at once: try again")
         if origin.snapshot:
             await self.files.upload(origin.snapshot, data)
-        await self.files.upload(target, copy_data)
         try:
             await self.files.set_metadata(target, {ORIGIN_KEY: origin.dumps()})
         except NotSupported:
