@@ -118,6 +118,20 @@ async def test_type_mismatch_is_400(jp_fetch):
     assert code == 400
 
 
+async def test_a_name_longer_than_the_storage_keeps_is_400_not_a_server_error(jp_fetch):
+    """Names are at most 255 bytes of UTF-8 on the storages' disks: one longer was a 502
+    ("The CS3 server failed") for every call naming it (found by tests/test_fuzz.py)."""
+    longest = "é" * 127 + "x"  # 255 bytes
+    await api(jp_fetch, "PUT", longest, text_model("kept"))
+    assert (await api(jp_fetch, "GET", longest))["content"] == "kept"
+    for method, body in (("PUT", text_model("x")), ("GET", None), ("DELETE", None)):
+        code, message = await api_error(jp_fetch, method, "é" * 128, body)
+        assert code == 400 and "too long (at most 255 bytes" in message, (method, message)
+    code, _ = await api_error(jp_fetch, "PATCH", longest, {"path": f"{longest}é"})
+    assert code == 400
+    assert (await api(jp_fetch, "GET", longest))["content"] == "kept"
+
+
 @pytest.mark.parametrize(
     "path",
     ["../escape.txt", "a/../../escape.txt", "..", "./x.txt", "a/%2e%2e/x.txt"],

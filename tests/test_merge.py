@@ -641,3 +641,13 @@ async def test_diffs_and_merges_past_the_size_limit_are_refused(jp_fetch, conten
     # a small file is still compared
     result = await rest(jp_fetch, "POST", "diff", body={"base": "small.py", "remote": "small.py"})
     assert result["type"] == "text"
+
+
+async def test_a_copy_whose_name_would_be_too_long_is_400_and_nothing_written(jp_fetch):
+    name = "é" * 120 + ".ipynb"  # 246 bytes: with "-copy", 251 would fit; "x" * 8 more would not
+    longer = "x" * 8 + name  # 254 bytes
+    await api(jp_fetch, "PUT", longer, nb_model(nb_of("a = 1")))
+    code, message = await rest_error(jp_fetch, "POST", "copies", body={"path": longer})
+    assert code == 400 and "longer than the storage keeps (255 bytes)" in message, message
+    listing = await api(jp_fetch, "GET", "")
+    assert [c["name"] for c in listing["content"]] == [longer]

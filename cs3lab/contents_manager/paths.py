@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from tornado.web import HTTPError
 
+# The longest file or folder name (bytes of UTF-8) storages keep: NAME_MAX on their disks.
+MAX_NAME_BYTES = 255
+
 
 def clean_api_path(path: str) -> str:
     """Normalise an API path (strip slashes, collapse empty segments) or refuse it."""
@@ -16,6 +19,13 @@ def clean_api_path(path: str) -> str:
     segments = [s for s in path.replace("\\", "/").split("/") if s]
     if any(s in (".", "..") for s in segments):
         raise HTTPError(400, f"Invalid path {path!r}: '.' and '..' segments are not allowed")
+    for segment in segments:
+        if len(segment.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            raise HTTPError(
+                400,
+                f"Invalid path {path!r}: the name {segment[:40]!r}... is too long (at most "
+                f"{MAX_NAME_BYTES} bytes in UTF-8, as on the storage's disks)",
+            )
     # Keep the name as given (backslashes are ordinary characters in CS3 names).
     return "/".join(s for s in path.split("/") if s)
 

@@ -15,10 +15,12 @@ import logging
 import posixpath
 import uuid
 from collections import OrderedDict
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 import nbformat
 
+from ..contents_manager.paths import MAX_NAME_BYTES
 from ..cs3.errors import (
     AlreadyExists,
     Conflict,
@@ -177,6 +179,11 @@ class MergeService:
         for n in range(1, 100):
             suffix = "-copy" if n == 1 else f"-copy{n}"
             candidate = f"{folder}/{stem}{suffix}{ext}"
+            if len(f"{stem}{suffix}{ext}".encode()) > MAX_NAME_BYTES:
+                raise InvalidArgument(
+                    f"A copy of {name} would have a name longer than the storage keeps "
+                    f"({MAX_NAME_BYTES} bytes): rename the file first"
+                )
             try:
                 await self.files.stat(candidate)
             except NotFound:
@@ -707,23 +714,34 @@ class MergeService:
         if locking:
             await self.locks.acquire(path, client)  # Locked (423, naming the holder) if held
         try:
-            info = await self.files.stat(path)
-            if info.etag.strip('"') != expected:
-                raise _Changed()
-            lock_id = await self.locks.write_lock_id(path, info)
-            await self._upload(path, data, info)
-            try:
-                await self.files.set_metadata(
-                    path, {MERGE_KEY: json.dumps(record)}, lock_id=lock_id
-                )
-            except NotSupported:
-                pass
+            # One writer per file in this server: a tab's save of the same session waits, or
+            # lands first and the etag check sees it (Reva's decomposedfs failed one of two
+            # uploads at once with HTTP 500 "etag mismatch").
+            async with self._one_writer(path):
+                info = await self.files.stat(path)
+                if info.etag.strip('"') != expected:
+                    raise _Changed()
+                lock_id = await self.locks.write_lock_id(path, info)
+                await self._upload(path, data, info)
+                try:
+                    await self.files.set_metadata(
+                        path, {MERGE_KEY: json.dumps(record)}, lock_id=lock_id
+                    )
+                except NotSupported:
+                    pass
         finally:
             if locking:
                 await self.locks.release(path, client)
         await self._cleanup(copy_path, origin)
         after = await self.files.stat(path)
         return {"etag": after.etag.strip('"'), "merge": record}
+
+    def _one_writer(self, path: str) -> AbstractAsyncContextManager[None]:
+        """The contents manager's write guard of a CS3 path in the home (none elsewhere)."""
+        home = self.contents.home.rstrip("/") + "/"
+        if path.startswith(home):
+            return self.contents.write_guards.hold(path[len(home) :])
+        return nullcontext()
 
     async def _upload(self, path: str, data: bytes, info: ResourceInfo) -> None:
         home = self.contents.home.rstrip("/") + "/"
