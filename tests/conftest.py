@@ -18,9 +18,59 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CS3LAB_CACHE", str(Path.home() / ".cache" / "cs3lab"))
 sys.path.insert(0, str(REPO / "tools" / "sites"))
 
+import secret_scan  # noqa: E402
 import site_runner  # noqa: E402
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+def pytest_configure(config):
+    secret_scan.install()
+
+
+def _fail_on_secrets(first: int) -> None:
+    found = sorted(set(secret_scan.SCANNER.found[first:]))
+    if found:
+        pytest.fail("A secret reached a log or an answer: " + "; ".join(found), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_this_test():
+    """tests/secret_scan.py: whatever a test made log or answer holds no known secret."""
+    first = len(secret_scan.SCANNER.found)
+    yield
+    _fail_on_secrets(first)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_secret_in_this_module():
+    """The same for what a module's fixtures log when they end (servers' logs at stop)."""
+    first = len(secret_scan.SCANNER.found)
+    yield
+    _fail_on_secrets(first)
+
+
+@pytest.fixture
+def jp_fetch(jp_fetch):
+    """pytest-jupyter's jp_fetch, each answer (also an error's) searched for secrets."""
+    from tornado.httpclient import HTTPClientError
+
+    def scan(parts, response) -> None:
+        headers = "\n".join(f"{k}: {v}" for k, v in response.headers.get_all())
+        body = (response.body or b"").decode(errors="replace")
+        secret_scan.SCANNER.scan(f"the answer to {'/'.join(parts)}", f"{headers}\n{body}")
+
+    async def fetch(*parts, **kwargs):
+        try:
+            response = await jp_fetch(*parts, **kwargs)
+        except HTTPClientError as err:
+            if err.response is not None:
+                scan(parts, err.response)
+            raise
+        scan(parts, response)
+        return response
+
+    return fetch
 
 
 @pytest.hookimpl(tryfirst=True)

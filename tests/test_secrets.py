@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import secrets
 import time
 from pathlib import Path
 
 import site_runner
+from known_secrets import SECRETS, remember
+from secret_scan import SCANNER
 from servers import start_server
 
 DEBUG = ["--ServerApp.log_level=DEBUG", "--Application.log_level=DEBUG"]
@@ -95,3 +98,21 @@ def test_no_secret_reaches_a_response_or_a_log(tmp_path, monkeypatch):
     ]
     assert found == []
     assert len(answers) >= 15
+
+
+def test_the_suite_wide_scan_finds_a_planted_secret_and_a_token_in_a_log_record():
+    """tests/secret_scan.py searches every test's log records (and answers): it finds what
+    is planted here, and nothing else is left for this test's own check."""
+    value = remember("a planted secret", f"planted-{secrets.token_hex(8)}")
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLWEtdG9rZW4"
+    first = len(SCANNER.found)
+    log = logging.getLogger("cs3lab.planted")
+    log.debug("the secret %s", value)
+    log.debug("the token %s", token)
+    found = SCANNER.found[first:]
+    del SCANNER.found[first:]  # planted on purpose
+    del SECRETS["a planted secret"]
+    assert found == [
+        "a planted secret in a log record of cs3lab.planted (DEBUG)",
+        "a token (JWT) in a log record of cs3lab.planted (DEBUG)",
+    ]

@@ -42,6 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from known_secrets import remember
+
 HERE = Path(__file__).resolve().parent
 KEYCLOAK_VERSION = "26.5.6"
 ARTIFACT = ("org.keycloak", "keycloak-quarkus-dist", KEYCLOAK_VERSION, "zip")
@@ -335,7 +337,12 @@ def start_keycloak(
     client = next(c for c in template["clients"] if not c.get("publicClient"))
     workdir = Path(tempfile.mkdtemp(prefix="cs3lab-keycloak-"))
     kc_users = [
-        KeycloakUser(u["username"], u["display_name"], u["mail"], secrets.token_urlsafe(18))
+        KeycloakUser(
+            u["username"],
+            u["display_name"],
+            u["mail"],
+            remember(f"Keycloak password of {u['username']}", secrets.token_urlsafe(18)),
+        )
         for u in users
     ]
     keycloak = Keycloak(
@@ -343,9 +350,9 @@ def start_keycloak(
         port=_free_port(),
         realm=template["realm"],
         client_id=client["clientId"],
-        client_secret=secrets.token_urlsafe(24),
+        client_secret=remember("Keycloak client secret", secrets.token_urlsafe(24)),
         users={u.username: u for u in kc_users},
-        admin_password=secrets.token_urlsafe(18),
+        admin_password=remember("Keycloak admin password", secrets.token_urlsafe(18)),
     )
     try:
         home = _run_home(dist, workdir)

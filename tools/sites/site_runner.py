@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from known_secrets import remember
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BUILD_SCRIPT = REPO / "tools" / "revad" / "build.sh"
@@ -337,7 +339,9 @@ def _prepare_site(
             u["display_name"],
             u["mail"],
             u.get("groups", []),
-            password=secrets.token_urlsafe(18),
+            password=remember(
+                f"{desc['name']} password of {u['username']}", secrets.token_urlsafe(18)
+            ),
             opaque_id=user_id.format(username=u["username"]),
         )
         for u in all_users(desc)
@@ -381,9 +385,9 @@ def _prepare_site(
         "http_port": site.http_port,
         # Where clients send file bytes (a test may put a proxy in front of the data gateway).
         "datagateway_url": f"http://127.0.0.1:{site.http_port}/datagateway",
-        "jwt_secret": secrets.token_hex(24),
-        "transfer_secret": secrets.token_hex(24),
-        "machine_secret": secrets.token_hex(24),
+        "jwt_secret": remember(f"{desc['name']} jwt_secret", secrets.token_hex(24)),
+        "transfer_secret": remember(f"{desc['name']} transfer_secret", secrets.token_hex(24)),
+        "machine_secret": remember(f"{desc['name']} machine_secret", secrets.token_hex(24)),
         "workdir": str(workdir),
         "mount_path": desc["mount_path"],
         "mount_id": desc["mount_id"],
