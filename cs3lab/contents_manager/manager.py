@@ -523,11 +523,10 @@ class CS3ContentsManager(AsyncContentsManager):
         try:
             await self._upload(cs3_path, data, lock_id, stored)
         except (ServerError, Conflict):
-            if not lock_id:
-                raise
-            # This server's lock may have been given back (the last tab closing) between the
-            # check and the write: a native-lock storage then refuses the lock id ("not
-            # locked"). Asked again, the lock state says what to send, or who holds it now.
+            # The lock may have changed between the check and the write: this server's given
+            # back (the last tab closing: a native-lock storage refuses the lock id, "not
+            # locked"), or someone's taken (decomposedfs's data server then answers HTTP 500).
+            # Asked again, the lock state says what to send, or who holds it now (423).
             now = await self.files.stat(cs3_path)
             fresh = await self.locks.write_lock_id(cs3_path, now)
             if fresh == lock_id:

@@ -22,6 +22,7 @@ from .errors import (
     AlreadyExists,
     Conflict,
     CS3Error,
+    InsufficientStorage,
     NotFound,
     NotSupported,
     ServerError,
@@ -279,7 +280,12 @@ class Files:
             # and then refuses the (empty) transfer: what counts is what the storage holds.
             if not size and isinstance(failure, CS3Error) and (await self.stat(path)).size == 0:
                 return
-            if isinstance(failure, Conflict):  # refused before a byte was written
+            # Refused outright (a lock, a changed etag, a server error): what is stored now
+            # may be someone else's write, which putting back would undo. A storage that ran
+            # out of room may have kept the part that arrived (Reva's local driver does).
+            if isinstance(failure, CS3Error) and not isinstance(
+                failure, (Unavailable, InsufficientStorage)
+            ):
                 raise
             # Without an answer the data server may still be storing what arrived.
             answered = isinstance(failure, CS3Error) and not isinstance(failure, Unavailable)
