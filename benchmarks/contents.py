@@ -46,43 +46,65 @@ def size_label(size: int) -> str:
     return f"{size / KIB:.0f} KiB"
 
 
+TEXT_SIZES = (KIB, 64 * KIB, MIB, 5 * MIB, 20 * MIB)  # the "get text" rows
+NOTEBOOK_TARGETS = (MIB, 5 * MIB)  # the notebook rows (the files come out ~1.2 and ~5.9 MiB)
+TARGET_ENTRIES = 1000  # a listing of this size is always measured (a target of issue 19)
+
+
+@dataclass
+class Notebook:
+    model: dict
+    stored: bytes  # as nbformat writes it
+    name: str  # the file the "open" row reads
+    saved: str  # the file the "save" row overwrites
+
+
 @dataclass
 class Fixture:
     """The files the operations read and overwrite, in CS3 (and on local disk for "stock")."""
 
     files: dict[str, bytes]  # name -> content, read by the "get" operations
     small: bytes
-    notebook: dict
-    notebook_bytes: bytes
-    folder: str
-    entries: int
+    notebooks: list[Notebook]
+    folders: dict[int, str]  # entries -> the listed folder
+
+
+def text_name(size: int) -> str:
+    return "small.txt" if size == KIB else f"data-{size_label(size).replace(' ', '').lower()}.txt"
 
 
 async def prepare(raw: RawCS3, home: str, entries: int, stock_root: Path | None) -> Fixture:
-    small = ascii_text(1 * KIB, 1)
-    files = {"small.txt": small, "data-1mib.txt": ascii_text(MIB, 2)}
-    files["data-20mib.txt"] = ascii_text(20 * MIB, 3)
-    nb = big_notebook(MIB)
-    nb_bytes = nbformat.writes(nbformat.from_dict(nb), version=nbformat.NO_CONVERT).encode()
-    stored = {**files, "saved.txt": small, "saved.ipynb": nb_bytes}
-    folder = f"folder-{entries}"
-    for name, content in stored.items():
+    files = {text_name(size): ascii_text(size, seed) for seed, size in enumerate(TEXT_SIZES, 1)}
+    small = files["small.txt"]
+    notebooks = []
+    for target in NOTEBOOK_TARGETS:
+        nb = big_notebook(target)
+        stored = nbformat.writes(nbformat.from_dict(nb), version=nbformat.NO_CONVERT).encode()
+        suffix = "" if target == MIB else f"-{target // MIB}mib"
+        notebooks.append(Notebook(nb, stored, f"open{suffix}.ipynb", f"saved{suffix}.ipynb"))
+    stored_files = {**files, "saved.txt": small}
+    for notebook in notebooks:
+        stored_files[notebook.name] = stored_files[notebook.saved] = notebook.stored
+    for name, content in stored_files.items():
         await raw.upload(f"{home}/{name}", content)
-    await raw.mkdir(f"{home}/{folder}")
+    folders = {n: f"folder-{n}" for n in sorted({entries, TARGET_ENTRIES})}
     gate = asyncio.Semaphore(16)
 
-    async def touch(i: int) -> None:
+    async def touch(path: str) -> None:
         async with gate:
-            await raw.touch(f"{home}/{folder}/file-{i:04d}.txt")
+            await raw.touch(path)
 
-    await asyncio.gather(*(touch(i) for i in range(entries)))
+    for count, folder in folders.items():
+        await raw.mkdir(f"{home}/{folder}")
+        await asyncio.gather(*(touch(f"{home}/{folder}/file-{i:04d}.txt") for i in range(count)))
     if stock_root is not None:
-        for name, content in stored.items():
+        for name, content in stored_files.items():
             (stock_root / name).write_bytes(content)
-        (stock_root / folder).mkdir()
-        for i in range(entries):
-            (stock_root / folder / f"file-{i:04d}.txt").touch()
-    return Fixture(files, small, nb, nb_bytes, folder, entries)
+        for count, folder in folders.items():
+            (stock_root / folder).mkdir()
+            for i in range(count):
+                (stock_root / folder / f"file-{i:04d}.txt").touch()
+    return Fixture(files, small, notebooks, folders)
 
 
 def model_of(path: str, result: Any) -> dict:
@@ -128,11 +150,13 @@ def operations(
                     **via_rest("GET", name, "type=file&format=text&content=1&hash=0"),
                 },
                 check,
+                kind="get text",
+                size=len(expected),
             )
         )
 
     # save (PUT) over an existing file; the reply is the saved file's model (no content)
-    def save(name: str, label: str, model: dict, stored: bytes) -> Operation:
+    def save(name: str, kind: str, model: dict, stored: bytes) -> Operation:
         async def raw_save() -> Any:
             await raw.upload(cs3(name), stored)
             return await raw.stat(cs3(name))  # the size, mtime and etag of the saved model
@@ -146,41 +170,74 @@ def operations(
                 raise RuntimeError(f"{path}: saved {size} bytes, expected {len(stored)}")
 
         return Operation(
-            label,
+            f"{kind} {size_label(len(stored))}",
             {
                 "raw": raw_save,
                 "manager": lambda: cm.save(dict(model), name),
                 **via_rest("PUT", name, body=json.dumps(model).encode()),
             },
             check,
+            kind=kind,
+            size=len(stored),
         )
 
     text_model = {"type": "file", "format": "text", "content": fx.small.decode()}
-    ops.append(save("saved.txt", f"save text {size_label(len(fx.small))}", text_model, fx.small))
-    nb_model = {"type": "notebook", "format": "json", "content": fx.notebook}
-    nb_label = f"save notebook {size_label(len(fx.notebook_bytes))}"
-    ops.append(save("saved.ipynb", nb_label, nb_model, fx.notebook_bytes))
+    ops.append(save("saved.txt", "save text", text_model, fx.small))
+
+    # open a notebook (GET, as JupyterLab opens it), then save it (PUT over the existing one)
+    for nb in fx.notebooks:
+
+        async def raw_open(name: str = nb.name) -> Any:
+            return await raw.stat(cs3(name)), await raw.download(cs3(name))
+
+        def check_open(path: str, result: Any, nb: Notebook = nb) -> None:
+            if path == "raw":
+                ok = result[1] == nb.stored
+            else:
+                ok = len(model_of(path, result)["content"]["cells"]) == len(nb.model["cells"])
+            if not ok:
+                raise RuntimeError(f"{path}: wrong notebook")
+
+        ops.append(
+            Operation(
+                f"open notebook {size_label(len(nb.stored))}",
+                {
+                    "raw": raw_open,
+                    "manager": lambda name=nb.name: cm.get(name, True, "notebook"),
+                    **via_rest("GET", nb.name, "type=notebook&content=1&hash=0"),
+                },
+                check_open,
+                kind="open notebook",
+                size=len(nb.stored),
+            )
+        )
+        nb_model = {"type": "notebook", "format": "json", "content": nb.model}
+        ops.append(save(nb.saved, "save notebook", nb_model, nb.stored))
 
     # list a folder, as the file browser does
-    async def raw_list() -> Any:
-        return await raw.stat(cs3(fx.folder)), await raw.list(cs3(fx.folder))
+    for entries, folder in fx.folders.items():
 
-    def check_list(path: str, result: Any) -> None:
-        listed = result[1] if path == "raw" else model_of(path, result)["content"]
-        if len(listed) != fx.entries:
-            raise RuntimeError(f"{path}: listed {len(listed)} entries, expected {fx.entries}")
+        async def raw_list(folder: str = folder) -> Any:
+            return await raw.stat(cs3(folder)), await raw.list(cs3(folder))
 
-    ops.append(
-        Operation(
-            f"list folder of {fx.entries}",
-            {
-                "raw": raw_list,
-                "manager": lambda: cm.get(fx.folder, True, "directory"),
-                **via_rest("GET", fx.folder, "type=directory&content=1&hash=0"),
-            },
-            check_list,
+        def check_list(path: str, result: Any, entries: int = entries) -> None:
+            listed = result[1] if path == "raw" else model_of(path, result)["content"]
+            if len(listed) != entries:
+                raise RuntimeError(f"{path}: listed {len(listed)} entries, expected {entries}")
+
+        ops.append(
+            Operation(
+                f"list folder of {entries}",
+                {
+                    "raw": raw_list,
+                    "manager": lambda folder=folder: cm.get(folder, True, "directory"),
+                    **via_rest("GET", folder, "type=directory&content=1&hash=0"),
+                },
+                check_list,
+                kind="list",
+                size=entries,
+            )
         )
-    )
 
     # stat: the model without content
     def check_stat(path: str, result: Any) -> None:
@@ -197,6 +254,7 @@ def operations(
                 **via_rest("GET", "small.txt", "content=0&hash=0"),
             },
             check_stat,
+            kind="stat",
         )
     )
     return ops

@@ -14,6 +14,9 @@ import common  # noqa: F401  (before site_runner and cs3lab: sets sys.path)
 import grpc
 import site_runner
 from common import PATHS, REPO, SITE_FILES
+from load import LoadStep, load_table
+from memory import Transfer, memory_table
+from targets import targets_table, verdicts
 from timing import Operation, percentile
 
 FINDINGS = "## Findings"
@@ -24,6 +27,8 @@ class Results:
     ops: list[Operation] = field(default_factory=list)  # the contents rows (site A)
     lock_ops: list[Operation] = field(default_factory=list)  # the lock rows, per backend
     round_trips: dict[str, list[float]] = field(default_factory=dict)  # GET /api/status (ms)
+    load: list[LoadStep] = field(default_factory=list)  # the load sweep (site A)
+    transfers: list[Transfer] = field(default_factory=list)  # the large file through REST
 
 
 def align(rows: list[list[str]]) -> str:
@@ -152,6 +157,36 @@ def report(results: Results, args, info: dict[str, str]) -> str:
             "CS3 calls per operation, counted on the gateway stub and the HTTP data transfers "
             "(one warm execution):\n\n"
             f"{calls_table(ops)}\n\n"
+        )
+        if "stock" in ops[0].samples:
+            text += (
+                "### Targets\n\n"
+                "Issue 19's targets: median(cs3lab REST) / median(stock REST) of the rows above, "
+                "in this run.\n\n"
+                f"{align(targets_table(verdicts(ops)))}\n\n"
+            )
+    if results.load:
+        errors = [e for step in results.load for e in step.errors]
+        text += (
+            "### Load\n\n"
+            f"Concurrent clients on loopback, {args.load_seconds:g} s per step, each sending one "
+            "request after the other (no pause"
+            + (f"; {args.load_think_ms:g} ms between requests" if args.load_think_ms else "")
+            + "), a random mix of listing 20%, stat 30%, open 20%, save 10%, lock heartbeat "
+            "20% (cs3lab only; the stock server's mix leaves it out). Latency over all "
+            "requests; loop lag: measured inside each server (a 10 ms sleep, how late it "
+            "wakes; target p99 < 20 ms at 50 clients). The clients run in this process, on "
+            "the same cores as the servers and revad.\n\n"
+            f"{align(load_table(results.load))}\n\n"
+            + ("".join(f"- LOAD ERROR: {e}\n" for e in errors) + "\n" if errors else "")
+        )
+    if results.transfers:
+        text += (
+            "### Memory\n\n"
+            "A large file through REST as JupyterLab moves it: PUT in 1 MiB base64 chunks, "
+            "then one GET (format=base64); the server process's VmRSS and peak (VmHWM) from "
+            "/proc/<pid>/status.\n\n"
+            f"{align(memory_table(results.transfers))}\n\n"
         )
     if results.lock_ops:
         text += (

@@ -28,6 +28,7 @@ import datetime
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -38,11 +39,15 @@ from typing import Any
 import calls
 import common  # noqa: F401  (before site_runner and cs3lab: sets sys.path)
 import site_runner
-from common import RESULTS, SITE_FILES, USER, load, progress
+from common import HERE, MIB, RESULTS, RESULTS_JSON, SITE_FILES, USER, load, progress
 from contents import operations, prepare
+from load import DEFAULT_CLIENTS, run_load
 from locks import lock_operations, prepare_locks
+from memory import transfer
+from plots import latency_by_clients, latency_by_size
 from raw import RawCS3
 from report import Results, machine, report, write_results
+from results_json import write_json
 from servers import (
     JupyterServer,
     RestClient,
@@ -50,6 +55,7 @@ from servers import (
     cs3lab_server_config,
     stock_server_config,
 )
+from targets import verdicts
 from timing import Operation, measure, timed
 from traitlets.config import Config
 
@@ -110,6 +116,9 @@ async def benchmark(
         await raw.close()
 
 
+SIZE_PLOT, CLIENTS_PLOT = "latency-by-size.png", "latency-by-clients.png"
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -141,7 +150,38 @@ def main(argv: list[str] | None = None) -> int:
         "--results", type=Path, default=RESULTS, help="Markdown file to write (%(default)s)"
     )
     parser.add_argument("--no-results", action="store_true", help="print only, write no file")
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS_JSON, help="JSON file to write (%(default)s)"
+    )
+    parser.add_argument(
+        "--plots", type=Path, default=HERE, help="folder of the two PNG plots (%(default)s)"
+    )
+    parser.add_argument(
+        "--load-clients",
+        default=",".join(map(str, DEFAULT_CLIENTS)),
+        help="the load sweep: concurrent clients per step (%(default)s)",
+    )
+    parser.add_argument(
+        "--load-seconds", type=float, help="seconds per load step (default 15, quick 5)"
+    )
+    parser.add_argument(
+        "--load-think-ms", type=float, default=0.0, help="pause of each load client (ms)"
+    )
+    parser.add_argument("--no-load", action="store_true", help="skip the load sweep")
+    parser.add_argument(
+        "--transfer-mb", type=int, default=100, help="the file moved through REST (0: skip)"
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="then run merge.py, shares.py and kernel_fs.py too (each starts its own sites)",
+    )
     args = parser.parse_args(argv)
+    args.load_seconds = args.load_seconds or (5.0 if args.quick else 15.0)
+    try:
+        args.sweep = [int(n) for n in args.load_clients.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--load-clients: comma-separated numbers, e.g. 1,10,20,50")
     args.repeat = args.repeat or (5 if args.quick else 20)
     args.warmup = args.warmup if args.warmup is not None else (2 if args.quick else 3)
     if args.repeat < 2 or args.warmup < 0 or args.entries < 1:
@@ -201,6 +241,17 @@ def main(argv: list[str] | None = None) -> int:
             results.lock_ops += done.lock_ops
             if contents or not results.round_trips:
                 results.round_trips = done.round_trips
+            if contents and args.transfer_mb > 0:
+                for path, server in here.items():
+                    progress(f"moving a {args.transfer_mb} MiB file through {path} REST ...")
+                    name = "cs3lab" if path == "rest" else "stock"
+                    results.transfers.append(
+                        asyncio.run(transfer(server, name, args.transfer_mb * MIB))
+                    )
+            if contents and not args.no_load and args.sweep:
+                results.load = asyncio.run(
+                    run_load(here, args.sweep, args.load_seconds, args.load_think_ms)
+                )
             for server in here.values():
                 server.stop()
             site.stop()
@@ -225,7 +276,46 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_results:
         write_results(args.results, text, command)
         progress(f"wrote {args.results}")
+        found = verdicts(results.ops) if results.ops else []
+        write_json(
+            args.json,
+            results.ops,
+            results.lock_ops,
+            results.load,
+            results.transfers,
+            found,
+            info,
+            command,
+        )
+        progress(f"wrote {args.json}")
+        args.plots.mkdir(parents=True, exist_ok=True)
+        for made, name in (
+            (latency_by_size(results.ops, args.plots / SIZE_PLOT), SIZE_PLOT),
+            (latency_by_clients(results.load, args.plots / CLIENTS_PLOT), CLIENTS_PLOT),
+        ):
+            if made:
+                progress(f"wrote {args.plots / name}")
+    if args.all:
+        return run_the_others(args)
     return 0
+
+
+def run_the_others(args: argparse.Namespace) -> int:
+    """merge.py, shares.py and kernel_fs.py, one after the other, as separate processes."""
+    quick = ["--repeat", "2"] if args.quick else []
+    commands = [
+        ["merge.py", *(["--repeat", "1"] if args.quick else [])],
+        ["shares.py", *quick],
+        ["kernel_fs.py", *quick, *(["--no-results"] if args.no_results else [])],
+    ]
+    failed = 0
+    for script, *options in commands:
+        progress(f"running benchmarks/{script} {' '.join(options)} ...")
+        done = subprocess.run([sys.executable, str(HERE / script), *options], check=False)
+        if done.returncode:
+            progress(f"benchmarks/{script} failed (exit status {done.returncode})")
+            failed = 1
+    return failed
 
 
 if __name__ == "__main__":

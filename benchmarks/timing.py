@@ -22,6 +22,8 @@ class Operation:
     label: str
     run: dict[str, Step]  # path -> one execution
     check: Callable[[str, Any], None]  # path, result of one execution -> raises if wrong
+    kind: str = ""  # e.g. "get text", "open notebook", "list": rows of a kind differ in size
+    size: int = 0  # the payload in bytes (listings: the number of entries)
     samples: dict[str, list[float]] = field(default_factory=dict)  # ms
     calls: dict[str, Counter] = field(default_factory=dict)
     # untimed and uncounted, around every execution of a path (e.g. take the lock that the
