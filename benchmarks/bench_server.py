@@ -52,9 +52,9 @@ def lag_summary(values: list[float]) -> dict[str, float]:
 
     return {
         "count": len(ordered),
-        "p50_ms": at(0.50),
-        "p99_ms": at(0.99),
-        "max_ms": ordered[-1] if ordered else 0.0,
+        "p50_ms": round(at(0.50), 3),
+        "p99_ms": round(at(0.99), 3),
+        "max_ms": round(ordered[-1], 3) if ordered else 0.0,
     }
 
 

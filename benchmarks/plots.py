@@ -13,7 +13,13 @@ matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
 from common import KIB, MIB
 from load import LoadStep
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+    NullLocator,
+)
 from timing import Operation
 
 BY_SIZE = ("get text", "open notebook", "save notebook")  # the kinds measured at several sizes
@@ -28,8 +34,16 @@ SERVER_STYLE = {"cs3lab": "tab:red", "stock": "tab:green"}
 
 def _bytes(value: float, _position: object = None) -> str:
     if value >= MIB:
-        return f"{value / MIB:g} MiB"
-    return f"{value / KIB:g} KiB" if value >= KIB else f"{value:g} B"
+        return f"{value / MIB:.3g} MiB"
+    return f"{value / KIB:.3g} KiB" if value >= KIB else f"{value:g} B"
+
+
+def _log_y(ax: plt.Axes) -> None:
+    """A log y axis labelled 1, 2, 5, 10, 20, 50, ... (no 4x10^1 minor labels)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def latency_by_size(ops: list[Operation], path: Path) -> bool:
@@ -46,11 +60,10 @@ def latency_by_size(ops: list[Operation], path: Path) -> bool:
                 medians = [statistics.median(op.samples[name]) for op in rows]
                 ax.plot(sizes, medians, marker="o", label=label, color=color)
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_y(ax)
         ax.xaxis.set_major_locator(FixedLocator(sizes))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(_bytes))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
         ax.set_title(f"{kind} (median of the timed runs)")
         ax.set_xlabel("payload size (log scale)")
         ax.set_ylabel("latency, ms (log scale)")
@@ -108,8 +121,7 @@ def latency_by_clients(steps: list[LoadStep], path: Path, lag_target_ms: float =
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize="small")
     for ax in (lat, lag):
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+        _log_y(ax)
     thr.set_ylim(bottom=0)
     fig.suptitle("REST under load: list / stat / open / save (+ lock heartbeats on cs3lab)")
     fig.tight_layout()

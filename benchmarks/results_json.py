@@ -73,6 +73,7 @@ def load_rows(steps: list[LoadStep]) -> list[dict[str, Any]]:
                 "seconds": round(step.seconds, 3),
                 "requests": step.requests,
                 "throughput_rps": round(step.throughput, 2),
+                "error_count": len(step.errors),
                 "errors": step.errors,
                 **_quantiles(step.all_latencies()),
                 "ratio_to_raw": None,
