@@ -96,7 +96,8 @@ def memory_table(transfers: list[Transfer]) -> list[list[str]]:
             "RSS after upload MiB",
             "RSS after download MiB",
             "peak RSS before MiB",
-            "peak RSS after MiB",
+            "peak RSS after upload MiB",
+            "peak RSS after download MiB",
         ]
     ]
     for t in transfers:
@@ -109,8 +110,7 @@ def memory_table(transfers: list[Transfer]) -> list[list[str]]:
                 f"{t.upload_s:.1f}",
                 f"{t.download_s:.1f}",
                 *(f"{rss[s]:.0f}" for s in ("before", "after upload", "after download")),
-                f"{hwm['before']:.0f}",
-                f"{hwm['after download']:.0f}",
+                *(f"{hwm[s]:.0f}" for s in ("before", "after upload", "after download")),
             ]
         )
     return rows

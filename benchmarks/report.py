@@ -20,6 +20,7 @@ from targets import targets_table, verdicts
 from timing import Operation, percentile
 
 FINDINGS = "## Findings"
+LAG_TARGET_MS = 20.0
 
 
 @dataclass
@@ -179,6 +180,7 @@ def report(results: Results, args, info: dict[str, str]) -> str:
             "the same cores as the servers and revad.\n\n"
             f"{align(load_table(results.load))}\n\n"
             + ("".join(f"- LOAD ERROR: {e}\n" for e in errors) + "\n" if errors else "")
+            + f"{lag_verdict(results.load)}\n\n"
         )
     if results.transfers:
         text += (
@@ -199,6 +201,20 @@ def report(results: Results, args, info: dict[str, str]) -> str:
             f"{calls_table(results.lock_ops)}\n\n"
         )
     return text + f"{facts}\n"
+
+
+def lag_verdict(steps: list[LoadStep]) -> str:
+    """The loop-lag target of issue 19 on the largest step of cs3lab's server."""
+    mine = [s for s in steps if s.server == "cs3lab"]
+    if not mine:
+        return ""
+    step = max(mine, key=lambda s: s.clients)
+    p99 = step.lag.get("p99_ms", float("nan"))
+    met = "met" if p99 < LAG_TARGET_MS else "NOT MET"
+    return (
+        f"Loop-lag target (cs3lab server, p99 < {LAG_TARGET_MS:g} ms at 50 clients): "
+        f"{p99:.1f} ms at {step.clients} clients: {met}."
+    )
 
 
 def write_results(path: Path, text: str, command: str) -> None:
