@@ -8,7 +8,8 @@ last refreshed the storage (LockService's private ``Session.refreshed``: 0 or no
 next heartbeat does or does not refresh the storage's lock (the "refresh" rows).
 A lag probe measures the server's event loop from inside: a task that sleeps 10 ms over and
 over and records how late it wakes; ``GET {base_url}bench/loop-lag`` gives the p50, p99 and
-max of those delays (ms) since the last ``DELETE {base_url}bench/loop-lag`` (the reset).
+max of those delays (ms), with ``?values=1`` the delays themselves, since the last
+``DELETE {base_url}bench/loop-lag`` (the reset).
 Also runs the reference server (Jupyter's FileContentsManager), where nothing is counted.
 """
 
@@ -61,8 +62,12 @@ def lag_summary(values: list[float]) -> dict[str, float]:
 class LoopLagHandler(JupyterHandler):
     @web.authenticated
     def get(self) -> None:
+        values = list(LAGS)
+        summary: dict = dict(lag_summary(values))
+        if self.get_query_argument("values", "0") == "1":
+            summary["values_ms"] = [round(v, 3) for v in values]
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(lag_summary(list(LAGS))))
+        self.finish(json.dumps(summary))
 
     @web.authenticated
     def delete(self) -> None:

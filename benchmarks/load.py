@@ -40,7 +40,27 @@ class LoadStep:
     seconds: float  # how long the clients ran (wall clock)
     latencies: dict[str, list[float]] = field(default_factory=dict)  # request kind -> ms
     errors: list[str] = field(default_factory=list)
-    lag: dict[str, float] = field(default_factory=dict)  # the server's loop lag (ms)
+    lag_values: list[float] = field(default_factory=list)  # the server's loop lag (ms)
+
+    @property
+    def lag(self) -> dict[str, float]:
+        values = self.lag_values
+        if not values:
+            return {}
+        return {
+            "count": len(values),
+            "p50_ms": round(percentile(values, 0.50), 3),
+            "p99_ms": round(percentile(values, 0.99), 3),
+            "max_ms": round(max(values), 3),
+        }
+
+    def add(self, other: LoadStep) -> None:
+        """Another slice of the same step (same server, same client count)."""
+        self.seconds += other.seconds
+        for kind, values in other.latencies.items():
+            self.latencies.setdefault(kind, []).extend(values)
+        self.errors += other.errors
+        self.lag_values += other.lag_values
 
     def all_latencies(self) -> list[float]:
         return [ms for values in self.latencies.values() for ms in values]
@@ -132,7 +152,8 @@ async def load_step(
         start = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(clients)))
         step.seconds = time.perf_counter() - start
-        step.lag = json.loads(await admin.fetch("GET", "/bench/loop-lag"))
+        lag = json.loads(await admin.fetch("GET", "/bench/loop-lag?values=1"))
+        step.lag_values = lag["values_ms"]
         if with_locks:
             for i, client in enumerate(rest):
                 await client.lock("DELETE", notebook_name(i), f"load-{i}")
@@ -143,21 +164,41 @@ async def load_step(
 
 
 async def run_load(
-    servers: dict[str, JupyterServer], sweep: list[int], seconds: float, think_ms: float
+    servers: dict[str, JupyterServer],
+    sweep: list[int],
+    seconds: float,
+    think_ms: float,
+    rounds: int = 3,
 ) -> list[LoadStep]:
-    """The sweep on each server ("rest": cs3lab with heartbeats, "stock": without), the
-    servers taking turns at each client count."""
+    """The sweep on each server ("rest": cs3lab with heartbeats, "stock": without). Each step
+    is ``rounds`` slices of seconds/rounds per server, the servers taking turns (the order
+    rotated), so that a burst of other work on the machine does not fall on one server only."""
     bodies = {path: await prepare_load(server, max(sweep)) for path, server in servers.items()}
     steps = []
     for clients in sweep:
-        for path, server in servers.items():
-            name = "cs3lab" if path == "rest" else "stock"
-            progress(f"load: {name}, {clients} clients for {seconds:.0f} s ...")
-            steps.append(
-                await load_step(
-                    server, name, clients, seconds, bodies[path], path == "rest", think_ms
+        merged: dict[str, LoadStep] = {}
+        order = list(servers)
+        for round_ in range(rounds):
+            for path in order[round_ % len(order) :] + order[: round_ % len(order)]:
+                name = "cs3lab" if path == "rest" else "stock"
+                progress(
+                    f"load: {name}, {clients} clients for {seconds / rounds:.0f} s "
+                    f"({round_ + 1}/{rounds}) ..."
                 )
-            )
+                part = await load_step(
+                    servers[path],
+                    name,
+                    clients,
+                    seconds / rounds,
+                    bodies[path],
+                    path == "rest",
+                    think_ms,
+                )
+                if path in merged:
+                    merged[path].add(part)
+                else:
+                    merged[path] = part
+        steps += merged.values()
     return steps
 
 

@@ -167,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--load-think-ms", type=float, default=0.0, help="pause of each load client (ms)"
     )
+    parser.add_argument(
+        "--load-rounds",
+        type=int,
+        default=3,
+        help="slices per load step, the servers taking turns (%(default)s)",
+    )
     parser.add_argument("--no-load", action="store_true", help="skip the load sweep")
     parser.add_argument(
         "--transfer-mb", type=int, default=100, help="the file moved through REST (0: skip)"
@@ -250,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
             if contents and not args.no_load and args.sweep:
                 results.load = asyncio.run(
-                    run_load(here, args.sweep, args.load_seconds, args.load_think_ms)
+                    run_load(
+                        here, args.sweep, args.load_seconds, args.load_think_ms, args.load_rounds
+                    )
                 )
             for server in here.values():
                 server.stop()
