@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import copy
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -146,6 +147,7 @@ async def bench(site, repeat: int) -> list[dict]:
         client.close()
         prober.close()
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # its config holds the server's token
     return rows
 
 
