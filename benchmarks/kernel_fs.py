@@ -48,7 +48,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tools" / "sites"))
 
 import site_runner  # noqa: E402
-from run import RawCS3, align, machine, progress  # noqa: E402
+from common import progress  # noqa: E402
+from raw import RawCS3  # noqa: E402
+from report import align, machine  # noqa: E402
 
 from cs3lab.fs import CS3FileSystem, spool  # noqa: E402
 from cs3lab.fs.mount import lazy_unmount  # noqa: E402

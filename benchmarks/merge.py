@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import copy
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -30,24 +31,27 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402, F401  (before site_runner: sets sys.path)
 import nbdime  # noqa: E402
 import nbformat  # noqa: E402
-import run  # noqa: E402  (benchmarks/run.py: JupyterServer, RestClient, sites)
-from run import JupyterServer, RestClient, cs3lab_server_config, site_runner  # noqa: E402
+import site_runner  # noqa: E402
+from common import SITE_FILES  # noqa: E402
+from contents import ascii_text, big_notebook  # noqa: E402
+from servers import JupyterServer, RestClient, cs3lab_server_config  # noqa: E402
 
 CELLS = 200
 TARGET = 5 * 1024 * 1024
 
 
 def notebook() -> dict:
-    nb = run.big_notebook(TARGET)
+    nb = big_notebook(TARGET)
     nb["cells"] = nb["cells"][:CELLS]
     while len(nb["cells"]) < CELLS:
         nb["cells"].append(copy.deepcopy(nb["cells"][-1]))
     per = TARGET // CELLS
     for i, cell in enumerate(nb["cells"]):
         cell["id"] = f"cell-{i}"
-        text = run.ascii_text(per - 3300, 9000 + i).decode()
+        text = ascii_text(per - 3300, 9000 + i).decode()
         cell["outputs"][0]["text"] = text
     return nb
 
@@ -143,6 +147,7 @@ async def bench(site, repeat: int) -> list[dict]:
         client.close()
         prober.close()
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # its config holds the server's token
     return rows
 
 
@@ -151,7 +156,7 @@ def main() -> int:
     parser.add_argument("--site", choices=("a", "n"), default="a")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    description, name, _ = run.SITE_FILES[args.site]
+    description, name, _ = SITE_FILES[args.site]
     site = site_runner.start_site(description)
     try:
         rows = asyncio.run(bench(site, args.repeat))

@@ -26,7 +26,9 @@ import site_runner  # noqa: E402
 from cs3.sharing.collaboration.v1beta1 import collaboration_api_pb2 as collab  # noqa: E402
 from cs3.sharing.collaboration.v1beta1 import resources_pb2 as collab_res  # noqa: E402
 from cs3.storage.provider.v1beta1 import resources_pb2 as res  # noqa: E402
-from run import RawCS3, align, percentile  # noqa: E402
+from raw import RawCS3  # noqa: E402
+from report import align  # noqa: E402
+from timing import percentile  # noqa: E402
 
 from cs3lab.cs3 import AuthConfig, CS3Client, Files, GatewayConfig, SecretSource  # noqa: E402
 from cs3lab.sharing import roles  # noqa: E402
