@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas
 import site_runner
 from hypothesis import HealthCheck, given, settings
 from servers import start_server
 
+# (schemathesis.specs.openapi.schemas is imported here, while collecting, not first inside the
+# test: there, pytest's assertion rewriting of its modules once met CPython 3.11's
+# "SystemError: AST constructor recursion depth mismatch".)
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "rest-api.yaml"
 CASES_PER_OPERATION = 25
 

@@ -360,12 +360,12 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     async def _file_model(self, path, info, content, format, require_hash) -> dict:
+        data = None
+        if content or require_hash:
+            data, info = await self.files.read_whole(self.cs3_path(path), info)
         model = self._base_model(path, info)
         model["type"] = "file"
         model["mimetype"] = models.file_mimetype(path)
-        data = None
-        if content or require_hash:
-            data = await self.files.download(self.cs3_path(path))
         if content:
             text, format = _decode(data, format, path)
             if model["mimetype"] is None:
@@ -376,19 +376,25 @@ class CS3ContentsManager(AsyncContentsManager):
         return model
 
     async def _notebook_model(self, path, info, content, require_hash) -> dict:
-        model = self._base_model(path, info)
-        model["type"] = "notebook"
-        data = None
-        if content or require_hash:
-            data = await self.files.download(self.cs3_path(path))
-        if content:
-            validation_error: dict = {}
+        data = nb = None
+        validation_error: dict = {}
+
+        async def parse(data: bytes) -> dict:
+            validation_error.clear()
             try:
-                nb = nbformat.reads(
+                return nbformat.reads(
                     data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
                 )
             except Exception as err:
                 raise HTTPError(400, f"Unreadable Notebook: {path} {err!r}") from None
+
+        if content:
+            data, info, nb = await self.files.read_parsed(self.cs3_path(path), info, parse)
+        elif require_hash:
+            data, info = await self.files.read_whole(self.cs3_path(path), info)
+        model = self._base_model(path, info)
+        model["type"] = "notebook"
+        if content:
             self.mark_trusted_cells(nb, path)
             model["content"] = nb
             model["format"] = "json"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cs3.gateway.v1beta1 import gateway_api_pb2 as gw
 from cs3.gateway.v1beta1 import resources_pb2 as gw_res
@@ -30,7 +31,12 @@ from .errors import (
 )
 from .transfer import DataTransfer, chunks_of
 
+T = TypeVar("T")
 LIST_ATTEMPTS = 3
+# A file read while it is written is read again: this many reads in all, this far apart.
+WHOLE_READ_ATTEMPTS = 4
+WHOLE_READ_PAUSE_SECONDS = 0.05
+PARSE_ATTEMPTS = 3  # reads of a file that does not parse (see Files.read_parsed)
 
 ResourceInfo = res.ResourceInfo
 FileVersion = res.FileVersion
@@ -366,6 +372,37 @@ class Files:
                     raise NotFound(f"{path} was deleted while it was read") from None
                 if attempt:
                     raise
+        raise AssertionError("unreachable")
+
+    async def read_whole(self, path: str, info: ResourceInfo) -> tuple[bytes, ResourceInfo]:
+        """The file's bytes as of a Stat (``info``): when the bytes read are not the size it
+        gave, the file was being written meanwhile (Reva's local driver lets a reader see a
+        part of it): it is stat'ed and read again, up to :data:`WHOLE_READ_ATTEMPTS` times.
+        Returns the bytes and the Stat they match (the last one, if it never settled)."""
+        data = await self.download(path)
+        for _ in range(WHOLE_READ_ATTEMPTS - 1):
+            if len(data) == info.size:
+                break
+            await asyncio.sleep(WHOLE_READ_PAUSE_SECONDS)
+            info = await self.stat(path)
+            data = await self.download(path)
+        return data, info
+
+    async def read_parsed(
+        self, path: str, info: ResourceInfo, parse: Callable[[bytes], Awaitable[T]]
+    ) -> tuple[bytes, ResourceInfo, T]:
+        """:meth:`read_whole`, then ``parse``: bytes that do not parse may have been read while
+        the file was written at the size it had then, so they are read again, up to
+        :data:`PARSE_ATTEMPTS` times, before the parse's error is raised."""
+        data, info = await self.read_whole(path, info)
+        for attempt in range(PARSE_ATTEMPTS):
+            try:
+                return data, info, await parse(data)
+            except Exception:
+                if attempt == PARSE_ATTEMPTS - 1:
+                    raise
+            await asyncio.sleep(WHOLE_READ_PAUSE_SECONDS * 2)
+            data, info = await self.read_whole(path, await self.stat(path))
         raise AssertionError("unreachable")
 
     async def initiate_download(self, path: str) -> Download:

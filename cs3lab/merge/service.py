@@ -192,12 +192,16 @@ class MergeService:
 
     async def copy(self, source: str, destination: str | None = None) -> dict[str, Any]:
         info = await self._stat_file(source)
-        data = await self.files.download(source)
+        notebook = None
+        if kind_of(source) == "notebook":
+            what = f"The original {source}"
+            data, info, notebook = await self.files.read_parsed(
+                source, info, lambda data: offload(parse_notebook, data, what)
+            )
+        else:
+            data, info = await self.files.read_whole(source, info)
         origin = Origin.of(info, data, self.site, await self._me())
         origin.path = source
-        notebook = None
-        if kind_of(source, data) == "notebook":
-            notebook = await offload(parse_notebook, data, f"The original {source}")
         # A name nobody else takes meanwhile: another copy made at the same moment gets the
         # next one, and one the user named is never written over.
         for _ in range(COPY_NAME_ATTEMPTS):
