@@ -26,14 +26,7 @@ SERVER_COMMAND = [sys.executable, str(HERE / "bench_server.py")]
 
 
 def cs3_connection(site: site_runner.Site, home: str, user: str = USER) -> dict[str, str]:
-    return {
-        "gateway": site.gateway,
-        "site_name": site.name,
-        "auth_mode": "basic",
-        "username": user,
-        "secret_file": str(site.secret_file(user)),
-        "home": home,
-    }
+    return site_runner.cs3_connection(site, user, home)
 
 
 def cs3lab_server_config(site: site_runner.Site, home: str) -> dict:

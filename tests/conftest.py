@@ -203,12 +203,7 @@ def jp_server_config(site, user, home):
                 "contents_manager_class": "cs3lab.CS3ContentsManager",
             },
             "CS3Connection": {
-                "gateway": site.gateway,
-                "site_name": site.name,
-                "auth_mode": "basic",
-                "username": user,
-                "secret_file": str(site.secret_file(user)),
-                "home": home,
+                **site_runner.cs3_connection(site, user, home),
                 # Reva v3's local driver answers GetQuota with its disk, not a quota.
                 "storage_reports_quota": site.reva != "v3",
             },

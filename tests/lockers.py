@@ -3,8 +3,10 @@ editors of a lock test (bob holding the file alice tries to save, twenty racers)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from site_runner import Site
 
@@ -29,6 +31,19 @@ async def signed_in(site: Site, username: str = "alice") -> AsyncIterator[Files]
     finally:
         files.close()
         await files.client.close()
+
+
+def token_file(site: Site, path: Path, username: str = "alice") -> Path:
+    """A file (mode 0600) holding a fresh reva token of ``username``, as a server writes one
+    for its kernels and its mount."""
+
+    async def token() -> str:
+        async with signed_in(site, username) as files:
+            return await files.client.access_token()
+
+    path.write_text(asyncio.run(token()))
+    path.chmod(0o600)
+    return path
 
 
 async def stored(site: Site, path: str, username: str = "alice") -> bytes:

@@ -24,7 +24,7 @@ import pytest
 import site_runner
 from faults import DataProxy
 from helpers import api, api_error, cs3lab_api, text_model
-from lockers import locker, signed_in, stored
+from lockers import locker, signed_in, stored, token_file
 from nbformat.v4 import new_code_cell, new_notebook
 from servers import start_server
 from tornado.httpclient import HTTPClientError
@@ -359,13 +359,7 @@ def kernel_mount(site, folder: str, workdir: Path, **env: str) -> Iterator[Path]
     if not os.path.exists("/dev/fuse"):
         pytest.skip("no /dev/fuse here")
 
-    async def token() -> str:
-        async with signed_in(site) as files:
-            return await files.client.access_token()
-
-    secret = workdir / "token"
-    secret.write_text(asyncio.run(token()))
-    secret.chmod(0o600)
+    secret = token_file(site, workdir / "token")
     variables = {
         "CS3LAB_GATEWAY": site.gateway,
         "CS3LAB_SITE": site.name,

@@ -17,8 +17,9 @@ import uuid
 import fsspec
 import pandas as pd
 import pytest
+import site_runner
 import xarray as xr
-from lockers import locker, signed_in, version_count
+from lockers import locker, signed_in, token_file, version_count
 from site_runner import sync_mkdir, sync_upload
 
 from cs3lab.fs import CS3FileSystem
@@ -28,15 +29,7 @@ MIB = 1024 * 1024
 
 
 def cs3fs(site, home: str, user: str = "alice", **kwargs) -> CS3FileSystem:
-    options = {
-        "gateway": site.gateway,
-        "site_name": site.name,
-        "auth_mode": "basic",
-        "username": user,
-        "secret_file": str(site.secret_file(user)),
-        "home": home,
-        **kwargs,
-    }
+    options = site_runner.cs3_connection(site, user, home) | kwargs
     return CS3FileSystem(skip_instance_cache=True, **options)
 
 
@@ -462,20 +455,12 @@ async def test_a_file_locked_by_someone_else_cannot_be_written(site, jp_asyncio_
 def test_pandas_through_the_kernel_environment(site, home, monkeypatch, tmp_path):
     """A kernel started by cs3lab gets CS3LAB_* variables (a token file, never the secret
     itself): ``cs3://`` then needs no arguments at all."""
-    import asyncio
-
-    async def token() -> str:
-        async with signed_in(site) as files:
-            return await files.client.access_token()
-
-    token_file = tmp_path / "token"
-    token_file.write_text(asyncio.run(token()))
-    token_file.chmod(0o600)
+    secret = token_file(site, tmp_path / "token")
     for name, value in {
         "CS3LAB_GATEWAY": site.gateway,
         "CS3LAB_USER": "alice",
         "CS3LAB_AUTH_MODE": "token",
-        "CS3LAB_SECRET_FILE": str(token_file),
+        "CS3LAB_SECRET_FILE": str(secret),
         "CS3LAB_HOME": home,
     }.items():
         monkeypatch.setenv(name, value)

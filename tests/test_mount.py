@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from lockers import signed_in, stored
+from lockers import signed_in, stored, token_file
 
 from cs3lab.cs3.errors import NotFound
 from cs3lab.fs.mount import (
@@ -35,11 +35,6 @@ REPO = Path(__file__).resolve().parent.parent
 needs_fuse = pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="no /dev/fuse here")
 
 
-async def _token(site) -> str:
-    async with signed_in(site) as files:
-        return await files.client.access_token()
-
-
 @pytest.fixture(scope="module", params=["site-a", "site-n"])
 def mount(request, tmp_path_factory):
     """(site, CS3 folder, local mount point): alice's fresh folder, mounted."""
@@ -48,9 +43,7 @@ def mount(request, tmp_path_factory):
     site = request.getfixturevalue(request.param.replace("-", "_"))
     folder = f"{site.shared}/mount-{uuid.uuid4().hex[:8]}"
     workdir = tmp_path_factory.mktemp(f"mount-{site.name}")
-    token = workdir / "token"
-    token.write_text(asyncio.run(_token(site)))
-    token.chmod(0o600)
+    token = token_file(site, workdir / "token")
 
     async def seed() -> None:
         async with signed_in(site) as files:

@@ -730,17 +730,25 @@ def sync_public_link(
         return made.share.token
 
 
+def cs3_connection(site: Site, username: str, home: str | None = None) -> dict[str, str]:
+    """cs3lab's CS3Connection settings for ``username`` of ``site``, rooted at ``home``
+    (default: the user's home); the password is read from the site's secret file."""
+    return {
+        "gateway": site.gateway,
+        "site_name": site.name,
+        "auth_mode": "basic",
+        "username": username,
+        "secret_file": str(site.secret_file(username)),
+        "home": home or site.home(username),
+    }
+
+
 def cs3lab_server_args(site: Site, username: str, home: str | None = None) -> list[str]:
     """Command-line settings that make a Jupyter server serve ``username``'s CS3 files on
     ``site`` through cs3lab (the password is read from the site's secret file)."""
     return [
         "--ServerApp.contents_manager_class=cs3lab.CS3ContentsManager",
-        f"--CS3Connection.gateway={site.gateway}",
-        f"--CS3Connection.site_name={site.name}",
-        "--CS3Connection.auth_mode=basic",
-        f"--CS3Connection.username={username}",
-        f"--CS3Connection.secret_file={site.secret_file(username)}",
-        f"--CS3Connection.home={home or site.home(username)}",
+        *(f"--CS3Connection.{k}={v}" for k, v in cs3_connection(site, username, home).items()),
         # Reva v3's local driver answers GetQuota with its disk (statfs), not a quota.
         f"--CS3Connection.storage_reports_quota={site.reva != 'v3'}",
     ]
