@@ -359,15 +359,16 @@ class Files:
 
     async def download(self, path: str) -> bytes:
         """The file's bytes. A read the data server fails while the file is replaced or
-        deleted (decomposedfs drops the old content as the new one lands: HTTP 500) is read
-        once more, or is NotFound."""
+        deleted (decomposedfs drops the old content as the new one lands: HTTP 500; Reva's
+        local driver ends the connection early) is read once more while the site answers a
+        Stat, or is NotFound."""
         for attempt in range(2):
             chunks: list[bytes] = []
             try:
                 download = await self.initiate_download(path)
                 await self.download_stream(download, chunks.append, path)
                 return b"".join(chunks)
-            except ServerError:
+            except (ServerError, Unavailable):
                 if await self._stat_or_none(path) is None:
                     raise NotFound(f"{path} was deleted while it was read") from None
                 if attempt:
@@ -377,14 +378,19 @@ class Files:
     async def read_whole(self, path: str, info: ResourceInfo) -> tuple[bytes, ResourceInfo]:
         """The file's bytes as of a Stat (``info``): when the bytes read are not the size it
         gave, the file was being written meanwhile (Reva's local driver lets a reader see a
-        part of it): it is stat'ed and read again, up to :data:`WHOLE_READ_ATTEMPTS` times.
-        Returns the bytes and the Stat they match (the last one, if it never settled)."""
+        part of it): it is stat'ed and, if it changed, read again, up to
+        :data:`WHOLE_READ_ATTEMPTS` times. A file that did not change keeps the bytes read (a
+        storage whose Stat gives another size costs one Stat more, not more reads). Returns
+        the bytes and the Stat they match (the last one, if it never settled)."""
         data = await self.download(path)
         for _ in range(WHOLE_READ_ATTEMPTS - 1):
             if len(data) == info.size:
                 break
             await asyncio.sleep(WHOLE_READ_PAUSE_SECONDS)
-            info = await self.stat(path)
+            now = await self.stat(path)
+            if now.etag == info.etag and now.size == info.size and now.mtime == info.mtime:
+                break
+            info = now
             data = await self.download(path)
         return data, info
 

@@ -414,10 +414,24 @@ class MergeService:
     async def diff_copy(self, copy_path: str) -> dict[str, Any]:
         origin, _, remote = await self.origin_of(copy_path)
         original, moved = await self._original(origin, None)
-        local = await self.files.download(original.path)
+        local, original = await self._read_original(original)
         result = await self.diff_bytes(copy_path, local, await self._strip(copy_path, remote))
         result["original"] = self._original_json(original, moved)
         return result
+
+    async def _read_original(self, original: ResourceInfo) -> tuple[bytes, ResourceInfo]:
+        """The original's bytes and the Stat they match: read again while it is being written
+        (see Files.read_whole; a notebook also until it parses)."""
+        path = original.path
+        if kind_of(path) == "notebook":
+            what = f"The original {path}"
+            data, info, _ = await self.files.read_parsed(
+                path, original, lambda data: offload(parse_notebook, data, what)
+            )
+        else:
+            data, info = await self.files.read_whole(path, original)
+        info.path = path
+        return data, info
 
     async def _strip(self, path: str, data: bytes) -> bytes:
         if not path.endswith(".ipynb"):
@@ -461,7 +475,7 @@ class MergeService:
         origin, _, remote = await self.origin_of(copy_path)
         original, moved = await self._original(origin, expected)
         self._check_writable(original)
-        local = await self.files.download(original.path)
+        local, original = await self._read_original(original)
         base = await self.base_of(origin, original, local)
         info = self._original_json(original, moved)
         kind = kind_of(original.path, local, remote, copy_path=copy_path)
