@@ -192,14 +192,8 @@ class MergeService:
 
     async def copy(self, source: str, destination: str | None = None) -> dict[str, Any]:
         info = await self._stat_file(source)
-        notebook = None
-        if kind_of(source) == "notebook":
-            what = f"The original {source}"
-            data, info, notebook = await self.files.read_parsed(
-                source, info, lambda data: offload(parse_notebook, data, what)
-            )
-        else:
-            data, info = await self.files.read_whole(source, info)
+        info.path = source  # (a place's Stat may name it otherwise)
+        data, info, notebook = await self._read_original(info)
         origin = Origin.of(info, data, self.site, await self._me())
         origin.path = source
         # A name nobody else takes meanwhile: another copy made at the same moment gets the
@@ -414,24 +408,26 @@ class MergeService:
     async def diff_copy(self, copy_path: str) -> dict[str, Any]:
         origin, _, remote = await self.origin_of(copy_path)
         original, moved = await self._original(origin, None)
-        local, original = await self._read_original(original)
+        local, original, _ = await self._read_original(original)
         result = await self.diff_bytes(copy_path, local, await self._strip(copy_path, remote))
         result["original"] = self._original_json(original, moved)
         return result
 
-    async def _read_original(self, original: ResourceInfo) -> tuple[bytes, ResourceInfo]:
-        """The original's bytes and the Stat they match: read again while it is being written
-        (see Files.read_whole; a notebook also until it parses)."""
-        path = original.path
+    async def _read_original(
+        self, original: ResourceInfo
+    ) -> tuple[bytes, ResourceInfo, dict | None]:
+        """The original's bytes, the Stat they match and, for a notebook, the notebook: read
+        again while it is being written (see Files.read_whole; a notebook until it parses)."""
+        path, notebook = original.path, None
         if kind_of(path) == "notebook":
             what = f"The original {path}"
-            data, info, _ = await self.files.read_parsed(
+            data, info, notebook = await self.files.read_parsed(
                 path, original, lambda data: offload(parse_notebook, data, what)
             )
         else:
             data, info = await self.files.read_whole(path, original)
         info.path = path
-        return data, info
+        return data, info, notebook
 
     async def _strip(self, path: str, data: bytes) -> bytes:
         if not path.endswith(".ipynb"):
@@ -475,7 +471,7 @@ class MergeService:
         origin, _, remote = await self.origin_of(copy_path)
         original, moved = await self._original(origin, expected)
         self._check_writable(original)
-        local, original = await self._read_original(original)
+        local, original, _ = await self._read_original(original)
         base = await self.base_of(origin, original, local)
         info = self._original_json(original, moved)
         kind = kind_of(original.path, local, remote, copy_path=copy_path)
