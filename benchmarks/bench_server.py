@@ -96,6 +96,20 @@ class LockSessionsHandler(JupyterHandler):
         self.finish(json.dumps({"sessions": len(sessions)}))
 
 
+class RevalidateHandler(JupyterHandler):
+    """``PUT bench/revalidate?seconds=S``: the metadata cache's revalidation time from now on
+    (0: off), emptied (the rows that time a poll answered from the cache turn it on)."""
+
+    @web.authenticated
+    def put(self) -> None:
+        seconds = float(self.get_query_argument("seconds"))
+        cache = self.contents_manager.files.cache
+        cache.revalidate_seconds = seconds
+        cache.clear()
+        self.set_status(204)
+        self.finish()
+
+
 def main() -> None:
     app = ServerApp.instance()
     app.initialize(argv=[])
@@ -109,6 +123,7 @@ def main() -> None:
     if files is not None:
         sessions = url_path_join(app.base_url, "bench", "lock-sessions")
         handlers.append((sessions, LockSessionsHandler))
+        handlers.append((url_path_join(app.base_url, "bench", "revalidate"), RevalidateHandler))
     app.web_app.add_handlers(".*$", handlers)
     tasks = []  # (a reference, so that the probe task is not garbage-collected)
     app.io_loop.add_callback(lambda: tasks.append(asyncio.ensure_future(probe_loop_lag())))

@@ -16,6 +16,8 @@ from raw import RawCS3
 from servers import RestClient
 from timing import Operation
 
+from cs3lab.cs3.cache import REVALIDATE_SECONDS
+
 
 def ascii_text(size: int, seed: int) -> bytes:
     """``size`` bytes of ASCII text in 64-character lines (hex digits: no compression wins)."""
@@ -215,25 +217,27 @@ def operations(
         ops.append(save(nb.saved, "save notebook", nb_model, nb.stored))
 
     # list a folder, as the file browser does
+    def check_list(path: str, result: Any, entries: int) -> None:
+        listed = result[1] if path == "raw" else model_of(path, result)["content"]
+        if len(listed) != entries:
+            raise RuntimeError(f"{path}: listed {len(listed)} entries, expected {entries}")
+
+    async def raw_list(folder: str) -> Any:
+        return await raw.stat(cs3(folder)), await raw.list(cs3(folder))
+
+    def list_runs(folder: str) -> dict:
+        return {
+            "raw": lambda: raw_list(folder),
+            "manager": lambda: cm.get(folder, True, "directory"),
+            **via_rest("GET", folder, "type=directory&content=1&hash=0"),
+        }
+
     for entries, folder in fx.folders.items():
-
-        async def raw_list(folder: str = folder) -> Any:
-            return await raw.stat(cs3(folder)), await raw.list(cs3(folder))
-
-        def check_list(path: str, result: Any, entries: int = entries) -> None:
-            listed = result[1] if path == "raw" else model_of(path, result)["content"]
-            if len(listed) != entries:
-                raise RuntimeError(f"{path}: listed {len(listed)} entries, expected {entries}")
-
         ops.append(
             Operation(
                 f"list folder of {entries}",
-                {
-                    "raw": raw_list,
-                    "manager": lambda folder=folder: cm.get(folder, True, "directory"),
-                    **via_rest("GET", folder, "type=directory&content=1&hash=0"),
-                },
-                check_list,
+                list_runs(folder),
+                lambda path, result, entries=entries: check_list(path, result, entries),
                 kind="list",
                 size=entries,
             )
@@ -255,6 +259,43 @@ def operations(
             },
             check_stat,
             kind="stat",
+        )
+    )
+
+    # the same polls answered from the user's metadata cache (within its revalidation time)
+    async def cache_on() -> None:
+        cm.files.cache.revalidate_seconds = REVALIDATE_SECONDS
+        await rest["rest"].revalidate(REVALIDATE_SECONDS)
+
+    async def cache_off() -> None:
+        cm.files.cache.revalidate_seconds = 0
+        cm.files.cache.clear()
+        await rest["rest"].revalidate(0)
+
+    largest = max(fx.folders)
+    ops.append(
+        Operation(
+            "stat (content=0), from the cache",
+            {
+                "raw": lambda: raw.stat(cs3("small.txt")),
+                "manager": lambda: cm.get("small.txt", content=False),
+                **via_rest("GET", "small.txt", "content=0&hash=0"),
+            },
+            check_stat,
+            kind="stat, cached",
+            setup=cache_on,
+            teardown=cache_off,
+        )
+    )
+    ops.append(
+        Operation(
+            f"list folder of {largest}, from the cache",
+            list_runs(fx.folders[largest]),
+            lambda path, result: check_list(path, result, largest),
+            kind="list, cached",
+            size=largest,
+            setup=cache_on,
+            teardown=cache_off,
         )
     )
     return ops

@@ -74,7 +74,10 @@ async def benchmark(
 
     counters = {"raw": Counter(), "manager": Counter()}
     raw = RawCS3(site.gateway, counters["raw"])
-    cm = CS3ContentsManager(config=Config({"CS3Connection": cs3_connection(site, home)}))
+    # the metadata cache off, as in the servers (cs3lab_server_config): rows time each
+    # action's own calls, and the "from the cache" rows turn it on
+    connection = {**cs3_connection(site, home), "revalidate_seconds": 0}
+    cm = CS3ContentsManager(config=Config({"CS3Connection": connection}))
     calls.instrument_files(cm.files, counters["manager"])
     rest = {path: RestClient(server) for path, server in servers.items()}
     lock_fixture = None

@@ -30,13 +30,15 @@ def cs3_connection(site: site_runner.Site, home: str, user: str = USER) -> dict[
 
 
 def cs3lab_server_config(site: site_runner.Site, home: str) -> dict:
-    """The settings of tests/conftest.py: cs3lab's contents manager, signed in as USER."""
+    """The settings of tests/conftest.py: cs3lab's contents manager, signed in as USER, with
+    the metadata cache off (each row times the action's own calls; the rows that time a poll
+    answered from the cache, and the load sweep, turn it on: RestClient.revalidate)."""
     return {
         "ServerApp": {
             "jpserver_extensions": {"cs3lab": True},
             "contents_manager_class": "cs3lab.CS3ContentsManager",
         },
-        "CS3Connection": cs3_connection(site, home),
+        "CS3Connection": {**cs3_connection(site, home), "revalidate_seconds": 0},
     }
 
 
@@ -171,6 +173,10 @@ class RestClient:
             return await self.fetch(method, f"{LOCKS_API}?path={quote(path)}&client={client}")
         body = json.dumps({"path": path, "client": client}).encode()
         return await self.fetch(method, LOCKS_API, body)
+
+    async def revalidate(self, seconds: float) -> None:
+        """bench_server.py's hook: the server's metadata cache revalidation (0: off)."""
+        await self.fetch("PUT", f"/bench/revalidate?seconds={seconds:g}", b"")
 
     async def lock_sessions(self, refreshed: str) -> None:
         """bench_server.py's hook: set ``Session.refreshed`` of the server's lock sessions to

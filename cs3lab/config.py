@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Bool, Enum, Float, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Integer, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from .cs3 import AuthConfig, CS3Client, Files, GatewayConfig, SecretSource
 from .cs3.auth import AUTH_MODES
+from .cs3.cache import MAX_BYTES, MAX_ENTRIES, REVALIDATE_SECONDS, MetadataCache
 
 
 def _env(name: str, fallback: str = "") -> str:
@@ -72,6 +73,33 @@ class CS3Connection(LoggingConfigurable):
         "on the data server without a byte moving before it gives up with 503; 0 waits forever. "
         "Time this side spends (a slow reader or writer) does not count",
     ).tag(config=True)
+
+    revalidate_seconds = Float(
+        REVALIDATE_SECONDS,
+        help="Seconds a Stat or a folder listing (with its lock and share state) may be shown "
+        "again without asking the site: JupyterLab's polls of open documents and file browsers "
+        "are answered from this user's metadata cache, and what changed elsewhere (another "
+        "user, server or application) shows after this at the latest. The user's own changes "
+        "show at once; saves, locks and other decisions always ask the site. 0 turns the cache "
+        "off (variable: CS3LAB_REVALIDATE_SECONDS)",
+    ).tag(config=True, env="CS3LAB_REVALIDATE_SECONDS")
+    metadata_cache_entries = Integer(
+        MAX_ENTRIES, help="At most this many Stats and listings in a user's metadata cache"
+    ).tag(config=True)
+    metadata_cache_mb = Integer(
+        MAX_BYTES // 2**20,
+        help="At most this many MiB of metadata (encoded size) in a user's metadata cache",
+    ).tag(config=True)
+
+    @default("revalidate_seconds")
+    def _revalidate_seconds_default(self) -> float:
+        return float(_env("revalidate_seconds", str(REVALIDATE_SECONDS)))
+
+    @validate("revalidate_seconds")
+    def _validate_revalidate_seconds(self, proposal) -> float:
+        if proposal["value"] < 0:
+            raise ValueError("CS3Connection.revalidate_seconds cannot be negative")
+        return proposal["value"]
 
     @default("gateway")
     def _gateway_default(self) -> str:
@@ -135,5 +163,8 @@ class CS3Connection(LoggingConfigurable):
             transfer_stall_seconds=self.transfer_stall_seconds,
         )
         secret = SecretSource(env=self.secret_env, file=self.secret_file)
-        client = CS3Client(gateway, AuthConfig(self.auth_mode, self.username, secret))
+        cache = MetadataCache(
+            self.revalidate_seconds, self.metadata_cache_entries, self.metadata_cache_mb * 2**20
+        )
+        client = CS3Client(gateway, AuthConfig(self.auth_mode, self.username, secret), cache)
         return Files(client)

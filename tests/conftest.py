@@ -195,7 +195,15 @@ def home(site, user) -> str:
 
 
 @pytest.fixture
-def jp_server_config(site, user, home):
+def revalidate_seconds(request) -> dict:
+    """The test server's metadata cache revalidation: cs3lab's default, or the test's
+    ``revalidate`` marker (0: no cache, as the call budgets count each action's own calls)."""
+    marker = request.node.get_closest_marker("revalidate")
+    return {} if marker is None else {"revalidate_seconds": float(marker.args[0])}
+
+
+@pytest.fixture
+def jp_server_config(site, user, home, revalidate_seconds):
     return Config(
         {
             "ServerApp": {
@@ -206,6 +214,7 @@ def jp_server_config(site, user, home):
                 **site_runner.cs3_connection(site, user, home),
                 # Reva v3's local driver answers GetQuota with its disk, not a quota.
                 "storage_reports_quota": site.reva != "v3",
+                **revalidate_seconds,
             },
             # Tests that list the root expect only the test's own folder there: the places
             # beside it (Spaces, Shared with me, Federated shares) have tests of their own.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -36,6 +37,15 @@ async def api_error(jp_fetch, method: str, path: str, body: Any = None, **params
         return err.code, json.loads(body).get("message", "")
     except ValueError:  # jupyter_server answers a GET of a missing file with plain text
         return err.code, body
+
+
+async def refusal(call: Awaitable[Any]) -> tuple[int, str]:
+    """(status, message) of a request to a JSON API that must fail (``call``: the request)."""
+    try:
+        await call
+    except HTTPClientError as err:
+        return err.code, json.loads(err.response.body)["message"]
+    raise AssertionError("the request succeeded")
 
 
 async def cs3lab_api(jp_fetch, method: str, *parts: str, body: Any = None, **params: str) -> Any:

@@ -6,6 +6,9 @@ on a site. cs3lab's CS3 client counts the calls it makes (``CS3Client.calls``); 
 one action through the REST API of a real Jupyter server against a real revad and compares the
 calls with the action's budget, exactly: a test fails when a call is added (or saved: then
 lower the budget). Site A: Reva v3, lock markers; site N: Reva v2, native CS3 locks.
+Each action's own calls are counted with the user's metadata cache emptied of Stats and
+listings first (share state stays: one entry per user, here kept for the whole test); a poll
+answered from the cache costs none (tests/test_cache.py).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections import Counter
 import pytest
 from helpers import api, cs3lab_api, text_model
 
-pytestmark = pytest.mark.sites("site-a", "site-n")
+pytestmark = [pytest.mark.sites("site-a", "site-n"), pytest.mark.revalidate(600)]
 
 NB = {
     "type": "notebook",
@@ -62,8 +65,10 @@ class Meter:
 
     def __init__(self, contents) -> None:
         self.calls = contents.files.client.calls
+        self.cache = contents.files.cache
 
     async def cost(self, action) -> dict[str, int]:
+        self.cache.drop_path("/")  # every Stat and listing, not the share state
         before = Counter(self.calls)
         await action
         return dict(Counter(self.calls) - before)

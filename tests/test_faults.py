@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import site_runner
 from faults import DataProxy
-from helpers import api, api_error, cs3lab_api, text_model
+from helpers import api, api_error, cs3lab_api, refusal, text_model
 from lockers import locker, signed_in, stored, token_file
 from nbformat.v4 import new_code_cell, new_notebook
 from servers import start_server
@@ -124,7 +124,7 @@ async def test_revad_killed_mid_merge_writes_nothing_and_the_merge_works_after(
     copy = (await cs3lab_api(jp_fetch, "POST", "copies", body={"path": "nb.ipynb"}))["path"]
     await api(jp_fetch, "PUT", copy, notebook("a = 1", "b = 20"))
     proxy.when("PUT", lambda: kill(site))
-    code, message = await api_error_of(
+    code, message = await refusal(
         cs3lab_api(jp_fetch, "POST", "merge", body={"copy": copy, "original": "nb.ipynb"})
     )
     assert code == 503, message
@@ -157,15 +157,6 @@ async def test_revad_killed_mid_folder_copy_leaves_no_partial_copy(jp_fetch, sit
     assert names == {"data"}, f"left behind: {names}; the error said: {message}"
     copied = await api(jp_fetch, "POST", "", {"copy_from": "data"})
     assert len((await api(jp_fetch, "GET", copied["path"]))["content"]) == 6
-
-
-async def api_error_of(call) -> tuple[int, str]:
-    """(status, message) of a request that must fail."""
-    try:
-        await call
-    except HTTPClientError as err:
-        return err.code, json.loads(err.response.body)["message"]
-    raise AssertionError("the request succeeded")
 
 
 # -- a frozen gateway, a stalled or refusing data gateway ------------------------------------

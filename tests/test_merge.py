@@ -6,7 +6,7 @@ import json
 
 import nbformat
 import pytest
-from helpers import api, api_error, text_model
+from helpers import api, api_error, refusal, text_model
 from lockers import locker, signed_in
 from nbformat.v4 import new_code_cell, new_notebook
 from tornado.httpclient import HTTPClientError
@@ -55,9 +55,7 @@ async def rest(jp_fetch, method: str, *parts: str, body=None, **params):
 
 
 async def rest_error(jp_fetch, method: str, *parts: str, body=None, **params):
-    with pytest.raises(HTTPClientError) as info:
-        await rest(jp_fetch, method, *parts, body=body, **params)
-    return info.value.code, json.loads(info.value.response.body)["message"]
+    return await refusal(rest(jp_fetch, method, *parts, body=body, **params))
 
 
 async def sources(jp_fetch, path: str) -> list[str]:

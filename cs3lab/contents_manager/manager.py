@@ -17,7 +17,7 @@ from traitlets import Bool, Enum, Integer, Unicode, default, observe
 from ..config import CS3Connection
 from ..cs3 import Files
 from ..cs3.errors import Conflict, CS3Error, InsufficientStorage, Locked, NotFound, ServerError
-from ..cs3.files import ResourceInfo
+from ..cs3.files import Cached, ResourceInfo
 from ..fs.spool import Spool, spool_chunks
 from ..locks import LISTING_METADATA_KEYS, LockService, is_lock_artifact
 from ..locks.guards import PathGuards
@@ -210,15 +210,16 @@ class CS3ContentsManager(AsyncContentsManager):
     def errors(self):
         return as_http_errors(self.home)
 
-    async def _stat(self, path: str) -> ResourceInfo | None:
-        """Stat an API path; None when it does not exist."""
+    async def _stat(self, path: str, cached: Cached = False) -> ResourceInfo | None:
+        """Stat an API path; None when it does not exist. ``cached``: from the user's metadata
+        cache if it holds a recent one (a model shown, never a write's checks; Files.stat)."""
         await self.mounts.ensure(path)
         resolved = self._resolved(path) if path else None
         if resolved is not None and resolved.mount is None:
             return models.place_info(list((resolved.place.mounts or {}).values()))
         try:
             # With the lock metadata: a model's lock state comes from this one Stat.
-            return await self.files.stat(self.cs3_path(path), LISTING_METADATA_KEYS)
+            return await self.files.stat(self.cs3_path(path), LISTING_METADATA_KEYS, cached=cached)
         except (NotFound, HTTPError) as err:
             if isinstance(err, HTTPError) and err.status_code != 404:
                 raise
@@ -261,7 +262,9 @@ class CS3ContentsManager(AsyncContentsManager):
             self.log.info("Refusing to serve hidden file or directory %r, via 404 Error", path)
             raise HTTPError(404, f"No such file or directory: {path}")
         with self.errors():
-            info = await self._stat(path)
+            # A model without content (JupyterLab's poll of an open document) and a folder
+            # may come from the cache; a file's content is read with the Stat it matches.
+            info = await self._stat(path, cached=_without_content(content, require_hash))
             if info is None:
                 raise HTTPError(404, f"No such file or directory: {path}")
             if models.is_dir(info):
@@ -293,7 +296,7 @@ class CS3ContentsManager(AsyncContentsManager):
                 model["format"] = "json"
                 return model
             children = []
-            entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS)
+            entries = await self.files.list(self.cs3_path(path), LISTING_METADATA_KEYS, cached=True)
             locks = await self.locks.locks_in(entries)
             shares = await self._share_state(entries)
             me = (await self.locks.me())[0] if locks else None
@@ -636,6 +639,12 @@ class CS3ContentsManager(AsyncContentsManager):
             return path
         parent, _ = split(clean_api_path(path))
         return parent
+
+
+def _without_content(content: bool, require_hash: bool) -> Cached:
+    """Which cached Stat a model may be built from: any, when it shows no content; a
+    folder's, when it does (its listing has a cache entry of its own)."""
+    return True if not content and not require_hash else models.is_dir
 
 
 def _size(data: Content) -> int:

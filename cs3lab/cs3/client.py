@@ -20,6 +20,7 @@ from cs3.identity.user.v1beta1 import resources_pb2 as user_res
 from cs3.rpc.v1beta1 import code_pb2
 
 from .auth import LINK_LABEL, SecretSource, TokenKeeper, describe_refused_bearer, signer
+from .cache import MetadataCache
 from .errors import (
     CS3Error,
     InvalidArgument,
@@ -103,7 +104,9 @@ def _open_channel(config: GatewayConfig) -> grpc.aio.Channel:
 class CS3Client:
     """An authenticated client of one CS3 gateway, safe to share between tasks."""
 
-    def __init__(self, gateway: GatewayConfig, auth: AuthConfig) -> None:
+    def __init__(
+        self, gateway: GatewayConfig, auth: AuthConfig, cache: MetadataCache | None = None
+    ) -> None:
         if not gateway.address:
             raise InvalidArgument("No CS3 gateway address is configured")
         self.gateway = gateway
@@ -114,6 +117,8 @@ class CS3Client:
         #: The gateway calls this client made, by method: what each action costs the site
         #: (tests/test_call_budget.py, benchmarks).
         self.calls: Counter[str] = Counter()
+        #: This user's metadata (cache.py): every call that changes something drops from it.
+        self.cache = cache if cache is not None else MetadataCache()
 
     @property
     def address(self) -> str:
@@ -154,7 +159,15 @@ class CS3Client:
         return type(err)(hidden, detail=err.detail.replace(client_id, LINK_LABEL))
 
     async def call(self, method: str, request: Any, what: str) -> Any:
-        """Call gateway ``method`` with the current token; ``what`` names the object in errors."""
+        """Call gateway ``method`` with the current token; ``what`` names the object in errors.
+        What the call may have changed is dropped from the cache once it is over (also when
+        it failed: the storage may have done it all the same)."""
+        try:
+            return await self._call(method, request, what)
+        finally:
+            self.cache.wrote(method, request)
+
+    async def _call(self, method: str, request: Any, what: str) -> Any:
         for attempt in (1, 2):
             token = await self.tokens.token()
             stale = self.tokens.current

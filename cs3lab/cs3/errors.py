@@ -79,6 +79,11 @@ class Unavailable(CS3Error):
     reason = "CS3 site unavailable"
 
 
+class Stalled(Unavailable):
+    """A data server that took a transfer and then sent or took nothing for
+    CS3Connection.transfer_stall_seconds."""
+
+
 class ServerError(CS3Error):
     http_status = 502
     reason = "CS3 server error"

@@ -18,6 +18,7 @@ from cs3.storage.provider.v1beta1 import resources_pb2 as res
 from cs3.storage.provider.v1beta1 import spaces_api_pb2 as spaces_api
 from cs3.types.v1beta1 import types_pb2
 
+from .cache import Listing, MetadataCache
 from .client import CS3Client
 from .errors import (
     AlreadyExists,
@@ -27,11 +28,13 @@ from .errors import (
     NotFound,
     NotSupported,
     ServerError,
+    Stalled,
     Unavailable,
 )
 from .transfer import DataTransfer, chunks_of
 
 T = TypeVar("T")
+Cached = bool | Callable[[res.ResourceInfo], bool]  # see Files.stat
 LIST_ATTEMPTS = 3
 # A file read while it is written is read again: this many reads in all, this far apart.
 WHOLE_READ_ATTEMPTS = 4
@@ -143,23 +146,54 @@ class Files:
     def close(self) -> None:
         self.transfer.close()
 
-    async def stat(self, path: str, metadata_keys: Iterable[str] = ()) -> ResourceInfo:
-        request = sp.StatRequest(ref=ref(path), arbitrary_metadata_keys=list(metadata_keys))
-        return (await self.client.call("Stat", request, path)).info
+    @property
+    def cache(self) -> MetadataCache:
+        return self.client.cache
 
-    async def list(self, path: str, metadata_keys: Iterable[str] = ()) -> list[ResourceInfo]:
-        """The folder's entries. Asked again (twice at most) after an internal error: Reva
-        v3's local driver fails a whole listing when an entry goes away while it lists
-        (lstat of a name it has just read), as cs3lab's lock markers do all the time."""
-        request = sp.ListContainerRequest(
-            ref=ref(path), arbitrary_metadata_keys=list(metadata_keys)
-        )
+    async def stat(
+        self, path: str, metadata_keys: Iterable[str] = (), *, cached: Cached = False
+    ) -> ResourceInfo:
+        """The resource's Stat, with the arbitrary metadata ``metadata_keys``. ``cached``: one
+        the user's cache holds may do (what is shown; never what a decision rests on), or
+        one it holds for which ``cached(info)`` is true."""
+        keys = tuple(metadata_keys)
+        if cached:
+            info = self.cache.stat(path, keys)
+            if info is not None and (cached is True or cached(info)):
+                return info
+        since = self.cache.since()
+        request = sp.StatRequest(ref=ref(path), arbitrary_metadata_keys=list(keys))
+        info = (await self.client.call("Stat", request, path)).info
+        self.cache.put_stat(path, keys, info, since)
+        return info
+
+    async def list(
+        self, path: str, metadata_keys: Iterable[str] = (), *, cached: bool = False
+    ) -> list[ResourceInfo]:
+        """The folder's entries (``cached``: as for :meth:`stat`)."""
+        return list((await self.listing(path, metadata_keys, cached=cached)).infos)
+
+    async def listing(
+        self, path: str, metadata_keys: Iterable[str] = (), *, cached: bool = False
+    ) -> Listing:
+        """The folder's entries, also by name. Asked again (twice at most) after an internal
+        error: Reva v3's local driver fails a whole listing when an entry goes away while it
+        lists (lstat of a name it has just read), as cs3lab's lock markers do all the time."""
+        keys = tuple(metadata_keys)
+        if cached:
+            found = self.cache.listing(path, keys)
+            if found is not None:
+                return found
+        request = sp.ListContainerRequest(ref=ref(path), arbitrary_metadata_keys=list(keys))
         for attempt in range(LIST_ATTEMPTS):
+            since = self.cache.since()
             try:
-                return list((await self.client.call("ListContainer", request, path)).infos)
+                infos = (await self.client.call("ListContainer", request, path)).infos
             except ServerError:
                 if attempt == LIST_ATTEMPTS - 1:
                     raise
+                continue
+            return self.cache.put_listing(path, keys, infos, since)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def quota(self, path: str) -> Quota:
@@ -272,15 +306,7 @@ class Files:
         response = await self.client.call("InitiateFileUpload", request, path)
         protocol = _pick(response.protocols, path)
         try:
-            await self.transfer.put_stream(
-                protocol.upload_endpoint,
-                size,
-                chunks,
-                transfer_token=protocol.token,
-                access_token=await self.client.access_token(),
-                lock_id=lock_id,
-                what=path,
-            )
+            await self._put(path, protocol, size, chunks, lock_id)
         except Exception as failure:
             # decomposedfs stores an empty file when the upload is initiated with length 0
             # and then refuses the (empty) transfer: what counts is what the storage holds.
@@ -310,6 +336,22 @@ class Files:
                 raise type(failure)(message, detail=failure.detail) from None
             log.warning("An upload of %s broke off (%s): %s", path, failure, outcome)
             raise
+
+    async def _put(self, path: str, protocol, size: int, chunks, lock_id: str) -> None:
+        """Send the bytes of an initiated upload; the cache forgets the file once they are
+        over (stored or not), as it does when a gateway call changed it."""
+        try:
+            await self.transfer.put_stream(
+                protocol.upload_endpoint,
+                size,
+                chunks,
+                transfer_token=protocol.token,
+                access_token=await self.client.access_token(),
+                lock_id=lock_id,
+                what=path,
+            )
+        finally:
+            self.cache.drop_path(path)
 
     async def _put_back(
         self,
@@ -361,13 +403,16 @@ class Files:
         """The file's bytes. A read the data server fails while the file is replaced or
         deleted (decomposedfs drops the old content as the new one lands: HTTP 500; Reva's
         local driver ends the connection early) is read once more while the site answers a
-        Stat, or is NotFound."""
+        Stat, or is NotFound. A data server that stopped answering (Stalled) is not asked
+        again: that took CS3Connection.transfer_stall_seconds already."""
         for attempt in range(2):
             chunks: list[bytes] = []
             try:
                 download = await self.initiate_download(path)
                 await self.download_stream(download, chunks.append, path)
                 return b"".join(chunks)
+            except Stalled:
+                raise
             except (ServerError, Unavailable):
                 if await self._stat_or_none(path) is None:
                     raise NotFound(f"{path} was deleted while it was read") from None
@@ -453,14 +498,17 @@ class Files:
         upload = _pick(
             (await self.client.call("InitiateFileUpload", request, target)).protocols, target
         )
-        await self.transfer.pipe(
-            (download.download_endpoint, download.token),
-            (upload.upload_endpoint, upload.token),
-            size,
-            access_token=await self.client.access_token(),
-            what=(source, target),
-            on_bytes=on_bytes,
-        )
+        try:
+            await self.transfer.pipe(
+                (download.download_endpoint, download.token),
+                (upload.upload_endpoint, upload.token),
+                size,
+                access_token=await self.client.access_token(),
+                what=(source, target),
+                on_bytes=on_bytes,
+            )
+        finally:
+            self.cache.drop_path(target)
 
     async def list_versions(self, path: str) -> list[FileVersion]:
         request = sp.ListFileVersionsRequest(ref=ref(path))

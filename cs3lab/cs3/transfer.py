@@ -37,6 +37,7 @@ from .errors import (
     NotFound,
     PermissionDenied,
     ServerError,
+    Stalled,
     Unauthenticated,
     Unavailable,
 )
@@ -456,7 +457,7 @@ class DataTransfer:
             if err.code == 416 and "Range" in request.headers:
                 raise _RangeRefused from None
             if isinstance(err, HTTPTimeoutError) and "no data" in err.message:
-                raise Unavailable(
+                raise Stalled(
                     f"The CS3 data server stopped answering while cs3lab tried to {verb} "
                     f"{what} {err.message.removeprefix('Timeout ')}; try again later"
                 ) from None

@@ -27,7 +27,6 @@ import asyncio
 import errno
 import os
 import posixpath
-import time
 from typing import Any
 
 from fsspec.asyn import AsyncFileSystem, sync
@@ -35,6 +34,7 @@ from fsspec.asyn import AsyncFileSystem, sync
 from ..config import CS3Connection
 from ..contents_manager.mounts import Resolved
 from ..cs3 import Files
+from ..cs3.cache import Listing
 from ..cs3.errors import AlreadyExists, CS3Error, Locked, NotFound, says_not_found
 from ..cs3.files import CONTAINER, ResourceInfo, mtime_seconds
 from ..locks import LockService, is_lock_artifact
@@ -55,6 +55,7 @@ CONNECTION_KEYS = (
     "secret_file",
     "home",
     "timeout",
+    "revalidate_seconds",
 )
 PLACES_ENV = "CS3LAB_PLACES"  # the server's places file (cs3lab.fs.places), in its kernels
 
@@ -77,7 +78,6 @@ class CS3FileSystem(AsyncFileSystem):
         asynchronous: bool = False,
         loop: Any = None,
         block_size: int | None = None,
-        listings_expiry_time: float = 2.0,
         places_file: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -85,8 +85,9 @@ class CS3FileSystem(AsyncFileSystem):
         super().__init__(
             asynchronous=asynchronous,
             loop=loop,
-            use_listings_cache=True,
-            listings_expiry_time=listings_expiry_time,
+            # Stats and listings are kept in the user's metadata cache (cs3lab.cs3.cache), for
+            # CS3Connection.revalidate_seconds (a setting of this file system too).
+            use_listings_cache=False,
             **kwargs,
         )
         self.connection = CS3Connection(**settings)
@@ -96,7 +97,8 @@ class CS3FileSystem(AsyncFileSystem):
         self._locks: LockService | None = None
         self._opening: asyncio.Lock | None = None
         self.ranges_supported: bool | None = None  # learnt at the first ranged read
-        self._stats: dict[str, tuple[float, ResourceInfo]] = {}  # path -> latest Stat
+        # The entries of the latest listings as fsspec shows them, made once per listing.
+        self._shown: dict[str, tuple[Listing, list[dict[str, Any]]]] = {}
         places = places_file or os.environ.get(PLACES_ENV)
         self.places = PlacesFile(places) if places else None
 
@@ -252,25 +254,15 @@ class CS3FileSystem(AsyncFileSystem):
 
     # -- reading metadata -----------------------------------------------------------------
 
-    async def _stat(self, path: str) -> ResourceInfo:
+    async def _stat(self, path: str, cached: bool = False) -> ResourceInfo:
+        """The Stat of ``path`` (``cached``: a recent one of the user's metadata cache, or
+        of a listing of its folder, will do)."""
         resolved = self._resolve(path)
         if resolved is not None and resolved.mount is None:  # a place: a folder of nothing
             return ResourceInfo(type=CONTAINER, path=path)
         files = await self._cs3()
         with as_os_errors(path):
-            info = await files.stat(self.cs3_path(path))
-        if len(self._stats) >= 256:
-            self._stats.clear()
-        self._stats[path] = (time.monotonic(), info)
-        return info
-
-    async def _recent_stat(self, path: str, seconds: float) -> ResourceInfo:
-        """The Stat of ``path`` this file system made at most ``seconds`` ago, once (the
-        kernel looks a file up, then opens it: one Stat for both), else a new one."""
-        known = self._stats.pop(path, None)
-        if known is not None and time.monotonic() - known[0] <= seconds:
-            return known[1]
-        return await self._stat(path)
+            return await files.stat(self.cs3_path(path), cached=cached)
 
     async def _info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
@@ -279,46 +271,50 @@ class CS3FileSystem(AsyncFileSystem):
             return self._virtual_dir(path)
         if resolved is not None and not resolved.rest:
             return self._details(path, await self._stat(path))  # a mount: its real size
-        parent = self._parent(path)
-        if path not in ("", "/") and parent != path:
-            cached = self._ls_from_cache(path)
-            if cached:
-                found = [entry for entry in cached if entry["name"] == path]
-                if found:
-                    return found[0]
-        return self._details(path, await self._stat(path))
+        return self._details(path, await self._stat(path, cached=True))
 
     async def _ls(self, path: str, detail: bool = True, **kwargs: Any) -> list:
         path = self._strip_protocol(path)
         places = self._place_entries(path)
         if places is not None and path:  # a place's own folder: its mounts
             return places if detail else [e["name"] for e in places]
-        entries = None if kwargs.get("refresh") else self.dircache.get(path)
-        if entries is None:
-            files = await self._cs3()
-            try:
-                listed = await files.list(self.cs3_path(path))
-            except NotFound:
-                raise FileNotFoundError(
-                    errno.ENOENT, f"No such file or directory: {path}", path
-                ) from None
-            except CS3Error as err:
-                # ListContainer of a file: fsspec wants the file's own entry.
-                info = await self._stat(path)
-                if info.type == CONTAINER:
-                    raise os_error(err, path) from None
-                return [self._details(path, info)] if detail else [path]
-            entries = []
-            for info in listed:  # (a loop, not a comprehension: one _name per entry)
-                name = _name(info)
-                if name and not is_lock_artifact(name):
-                    entries.append(self._details(self._join(path, name), info))
-            if places:  # the root: the places, over any home folder of the same name
-                named = {e["name"] for e in places}
-                entries = [e for e in entries if e["name"] not in named] + places
-            entries.sort(key=lambda e: e["name"])
-            self.dircache[path] = entries
+        files = await self._cs3()
+        try:
+            listing = await files.listing(self.cs3_path(path), cached=not kwargs.get("refresh"))
+        except NotFound:
+            raise FileNotFoundError(
+                errno.ENOENT, f"No such file or directory: {path}", path
+            ) from None
+        except CS3Error as err:
+            # ListContainer of a file: fsspec wants the file's own entry.
+            info = await self._stat(path)
+            if info.type == CONTAINER:
+                raise os_error(err, path) from None
+            return [self._details(path, info)] if detail else [path]
+        entries = self._entries_shown(path, listing, places)
         return entries if detail else [e["name"] for e in entries]
+
+    def _entries_shown(
+        self, path: str, listing: Listing, places: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        """fsspec's entries of a listing (the places too, in the root), made once per
+        listing the cache holds."""
+        shown = self._shown.get(path)
+        if shown is not None and shown[0] is listing and not places:
+            return list(shown[1])
+        entries = []
+        for info in listing.infos:  # (a loop, not a comprehension: one _name per entry)
+            name = _name(info)
+            if name and not is_lock_artifact(name):
+                entries.append(self._details(self._join(path, name), info))
+        if places:  # the root: the places, over any home folder of the same name
+            named = {e["name"] for e in places}
+            entries = [e for e in entries if e["name"] not in named] + places
+        entries.sort(key=lambda e: e["name"])
+        if len(self._shown) >= 64:
+            self._shown.clear()
+        self._shown[path] = (listing, entries)
+        return list(entries)
 
     # -- reading bytes --------------------------------------------------------------------
 
@@ -419,16 +415,14 @@ class CS3FileSystem(AsyncFileSystem):
                     errno.ENOENT, f"No such directory: {self._parent(path)}", path
                 ) from None
             raise os_error(err, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     async def _prepare_write(
-        self, path: str, mode: str = "overwrite", recent: float = 0.0
+        self, path: str, mode: str = "overwrite", recent: bool = False
     ) -> ResourceInfo | None:
         """The stored file that a write will replace (None: a new file, whose missing parent
         folders are made first, as object stores and ``auto_mkdir`` file systems do).
-        ``recent``: a Stat made that many seconds ago at most will do (the mount's open after
-        the kernel's lookup; the upload checks the lock again in any case)."""
+        ``recent``: a Stat of the user's metadata cache will do (the mount's open after the
+        kernel's lookup; the storage or the upload checks the lock again in any case)."""
         self._check_changeable(path, "write")
         info = await self._existing(path, recent)
         if info is None:
@@ -477,12 +471,10 @@ class CS3FileSystem(AsyncFileSystem):
                 await upload_file(self, path2, spool, existing)
         except CS3Error as err:
             raise os_error(err, path2) from None
-        finally:
-            self.invalidate_cache(path2)
 
-    async def _existing(self, path: str, recent: float = 0.0) -> ResourceInfo | None:
+    async def _existing(self, path: str, recent: bool = False) -> ResourceInfo | None:
         try:
-            return await (self._recent_stat(path, recent) if recent else self._stat(path))
+            return await self._stat(path, cached=recent)
         except FileNotFoundError:
             return None
 
@@ -518,8 +510,6 @@ class CS3FileSystem(AsyncFileSystem):
             if await self._existing(path) is not None:
                 raise FileExistsError(errno.EEXIST, f"File exists: {path}", path) from None
             raise os_error(err, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     async def _makedirs(self, path: str, exist_ok: bool = False) -> None:
         path = self._strip_protocol(path)
@@ -556,8 +546,6 @@ class CS3FileSystem(AsyncFileSystem):
             raise await self._refusal(path, err) from None
         except CS3Error as err:
             raise os_error(err, path) from None
-        finally:
-            self.invalidate_cache(path)
 
     async def _rm_file(self, path: str, **kwargs: Any) -> None:
         path = self._strip_protocol(path)
@@ -620,9 +608,6 @@ class CS3FileSystem(AsyncFileSystem):
             raise await self._refusal(path1, err) from None
         except CS3Error as err:
             raise os_error(err, path1) from None
-        finally:
-            self.invalidate_cache(path1)
-            self.invalidate_cache(path2)
 
     # -- files ----------------------------------------------------------------------------
 
@@ -646,15 +631,15 @@ class CS3FileSystem(AsyncFileSystem):
         )
 
     def invalidate_cache(self, path: str | None = None) -> None:
+        """Forget what the user's metadata cache holds of ``path`` (everything: None). This
+        file system's own changes do so by themselves."""
+        if self._files is None:
+            return
         path = None if path is None else self._strip_protocol(path)
         if not path:
-            self.dircache.clear()
-            self._stats.clear()
+            self._files.cache.clear()
             return
-        self._stats.pop(path, None)
-        # The path, its parent, and every listing below it (a folder removed and made again
-        # within the listing expiry must not show its old entries).
-        below = path.rstrip("/") + "/"
-        for key in [k for k in list(self.dircache) if k == path or k.startswith(below)]:
-            self.dircache.pop(key, None)
-        self.dircache.pop(self._parent(path), None)
+        try:
+            self._files.cache.drop_path(self.cs3_path(path))
+        except OSError:  # a place's own entry: nothing of it is kept
+            pass

@@ -39,9 +39,10 @@ from .private import private_temp_folder
 
 # Rewrite the token file this often, and get a new token once half its lifetime is gone.
 REFRESH_SECONDS = 30.0
-# A folder made elsewhere shows in the mount within its listings' lifetime (CS3FileSystem's
-# listings_expiry_time, 2 s) and the kernel's lookup cache (operations.ATTR_SECONDS, 1 s).
-MOUNT_SHOWS_SECONDS = 3.5
+# A folder made elsewhere shows in the mount once the mount's metadata cache revalidates
+# (CS3Connection.revalidate_seconds) and the kernel's lookup cache (operations.ATTR_SECONDS,
+# 1 s) expires: waited for at most this long beyond the revalidation.
+MOUNT_SHOWS_SECONDS = 1.5
 MIN_REFRESH_SECONDS = 5.0  # never more often than this (nor when renewing fails)
 # Environment variables a kernel must not inherit from the server (its own secrets).
 SERVER_ONLY = ("CS3LAB_SECRET", "CS3LAB_SECRET_FILE")
@@ -175,6 +176,7 @@ class KernelAccess:
             "CS3LAB_AUTH_MODE": "token",
             "CS3LAB_SECRET_FILE": str(self.token_file),
             "CS3LAB_HOME": c.home_path,
+            "CS3LAB_REVALIDATE_SECONDS": str(c.revalidate_seconds),
         }
         if self.mounts is not None:
             values["CS3LAB_PLACES"] = str(self.places_file)
@@ -222,11 +224,12 @@ class KernelAccess:
 
     async def shown_folder(self, api_path: str) -> str:
         """The notebook's folder in the mount once the mount shows it: a folder made a moment
-        ago (the mount's listings are up to ``MOUNT_SHOWS_SECONDS`` old) is waited for; the
-        home in the mount when there is no such folder."""
+        ago (the mount's listings are up to CS3Connection.revalidate_seconds old) is waited
+        for; the home in the mount when there is no such folder."""
         assert self.mount_root is not None
         folder = self.working_folder(api_path) or self.mount_root
-        deadline = time.monotonic() + MOUNT_SHOWS_SECONDS
+        wait = self.connection.revalidate_seconds + MOUNT_SHOWS_SECONDS
+        deadline = time.monotonic() + wait
         while not await asyncio.to_thread(os.path.isdir, folder):
             if time.monotonic() >= deadline:
                 return self.mount_root

@@ -208,8 +208,6 @@ class CS3Operations(pyfuse3.Operations):
         # opendir's snapshot of a folder: (name, path, entry; None: a file being written)
         self.folders: dict[int, list[tuple[str, str, dict | None]]] = {}
         self._next = 1
-        # folder -> (its listing, name -> entry) of the last listings read (see _listed)
-        self._indexes: dict[str, tuple[list, dict[str, dict]]] = {}
         self.uid, self.gid = os.getuid(), os.getgid()
 
     # -- paths, handles, attributes -------------------------------------------------------
@@ -254,27 +252,9 @@ class CS3Operations(pyfuse3.Operations):
         pending = self.pending.get(path)
         if pending is not None:
             return self._pending_entry(pending)
-        return self._listed(path) or await self.fs._info(path)
-
-    def _listed(self, name: str) -> dict | None:
-        """The entry of ``name`` in its folder's listing when the file system still holds
-        that listing (``ls -l``, ``os.scandir`` + ``stat``: one lookup per entry right after
-        the readdir): a dict look-up, no CS3 call. The same freshness as ``fs.info``, which
-        answers from the same cache."""
-        parent = self.fs._parent(name)
-        if not name or parent == name:
-            return None
-        listing = self.fs.dircache.get(parent)  # None when absent or expired
-        if listing is None:
-            self._indexes.pop(parent, None)
-            return None
-        index = self._indexes.get(parent)
-        if index is None or index[0] is not listing:
-            index = (listing, {entry["name"]: entry for entry in listing})
-            if len(self._indexes) >= 64:
-                self._indexes.clear()
-            self._indexes[parent] = index
-        return index[1].get(name)
+        # From the user's metadata cache when it holds the Stat or the folder's listing
+        # (``ls -l``, ``os.scandir`` + ``stat``: a look-up right after the readdir).
+        return await self.fs._info(path)
 
     async def _looked_up(self, path: str) -> pyfuse3.EntryAttributes:
         entry = await self._entry(path)
@@ -430,7 +410,7 @@ class CS3Operations(pyfuse3.Operations):
                     raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
                 handle = ReadHandle(self.fs, path, int(entry["size"]))
         else:
-            info = await self.fs._prepare_write(path, "", recent=ATTR_SECONDS)
+            info = await self.fs._prepare_write(path, "", recent=True)
             if flags & os.O_TRUNC or info is None:
                 handle = WriteHandle(path, Spool(), dirty=True)
             else:

@@ -266,10 +266,13 @@ class MarkerLocks:
         self.files = files
         self.expiry = expiry
 
-    async def _listing(self, path: str) -> tuple[list[Marker], ResourceInfo | None]:
-        """The file's markers and its own entry (with its advisory lock), from one listing."""
+    async def _listing(
+        self, path: str, cached: bool = False
+    ) -> tuple[list[Marker], ResourceInfo | None]:
+        """The file's markers and its own entry (with its advisory lock), from one listing
+        (``cached``: a recent one of the user's metadata cache may do)."""
         parent, name = posixpath.split(path)
-        entries = await self.files.list(parent, [METADATA_KEY, advlock.KEY])
+        entries = await self.files.list(parent, [METADATA_KEY, advlock.KEY], cached=cached)
         entry = entry_named(entries, name)
         return markers_by_file(entries).get(name, []), entry
 
@@ -286,8 +289,8 @@ class MarkerLocks:
             lock = advlock.of(entry)
         return lock
 
-    async def read(self, path: str) -> LockInfo | None:
-        return self._current(*await self._listing(path))
+    async def read(self, path: str, cached: bool = False) -> LockInfo | None:
+        return self._current(*await self._listing(path, cached))
 
     async def _publish(self, path: str, lock: LockInfo, entry: ResourceInfo | None) -> None:
         """Show our marker lock to cs3client's apps as their advisory lock (never over another

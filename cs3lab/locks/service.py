@@ -177,8 +177,9 @@ class LockService:
 
     # -- reading lock state ----------------------------------------------------------------
 
-    async def lock_of(self, path: str, info: ResourceInfo) -> LockInfo | None:
-        """The live lock on a file: from the Stat answer (native) or the folder's markers."""
+    async def lock_of(self, path: str, info: ResourceInfo, cached: bool = False) -> LockInfo | None:
+        """The live lock on a file: from the Stat answer (native) or the folder's markers
+        (``cached``: a recent listing of the user's metadata cache may do, to show it)."""
         if info.type == CONTAINER:
             return None
         if info.HasField("lock") and info.lock.lock_id:
@@ -187,7 +188,7 @@ class LockService:
             return None
         try:
             if await self.kind_of(info) == MARKER:
-                return await self.markers.read(path)
+                return await self.markers.read(path, cached=cached)
         except (PermissionDenied, NotFound):
             # A guest of a public link may read the file but not probe locks nor list the
             # folder: nobody's lock is visible to them, and the storage still enforces its own.
@@ -208,7 +209,7 @@ class LockService:
             and not advlock.published_by_cs3lab(info)
         ):
             return advlock.of(info)
-        return await self.lock_of(path, info)
+        return await self.lock_of(path, info, cached=True)
 
     async def locks_in(self, entries: list[ResourceInfo]) -> dict[str, LockInfo]:
         """The lock of every file of one folder listing, by name, without further CS3 calls
@@ -241,15 +242,16 @@ class LockService:
             "this_session": self.held_here(path, lock),
         }
 
-    async def _stat_file(self, path: str) -> ResourceInfo:
-        info = await self.files.stat(path)
+    async def _stat_file(self, path: str, cached: bool = False) -> ResourceInfo:
+        info = await self.files.stat(path, cached=cached)
         if info.type == CONTAINER:
             raise InvalidArgument(f"{path} is a folder: only files can be locked")
         return info
 
     async def inspect(self, path: str) -> LockState:
-        info = await self._stat_file(path)
-        return await self._state(path, info)
+        """The lock state shown (from the user's metadata cache when it holds it)."""
+        info = await self._stat_file(path, cached=True)
+        return await self._state(path, info, cached=True)
 
     async def _with_folder(self, path: str) -> tuple[ResourceInfo, list[ResourceInfo]]:
         """The file's entry and its folder's entries, from one listing."""
@@ -263,12 +265,16 @@ class LockService:
         return info, entries
 
     async def _state(
-        self, path: str, info: ResourceInfo, entries: list[ResourceInfo] | None = None
+        self,
+        path: str,
+        info: ResourceInfo,
+        entries: list[ResourceInfo] | None = None,
+        cached: bool = False,
     ) -> LockState:
         me, _ = await self.me()
         parent, name = posixpath.split(path)
         if entries is None:
-            entries = await self.files.list(parent, STATE_METADATA_KEYS)
+            entries = await self.files.list(parent, STATE_METADATA_KEYS, cached=cached)
         markers = read_markers(markers_by_file(entries).get(name, []), expiry=self.expiry)
         requests = read_requests(entries, name)
         if info.HasField("lock") and info.lock.lock_id:

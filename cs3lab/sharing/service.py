@@ -33,7 +33,7 @@ from ..cs3.users import Users
 from . import model, roles
 
 log = logging.getLogger(__name__)
-STATE_TTL = 5.0  # seconds a listing's share state may be reused (own changes reset it)
+SHARE_STATE = "share state"  # its entry in the user's metadata cache
 _STATE_NAMES = {"accepted": ACCEPTED, "declined": REJECTED, "pending": PENDING}
 
 
@@ -283,7 +283,6 @@ class SharingService:
         self.providers: dict[str, ShareProvider] = {}
         self._kinds: dict[str, ShareProvider] = {}
         self._me = None
-        self._state: tuple[float, dict, dict] | None = None
         self.last_calls = 0  # CS3 calls of the last list (for benchmarks and tests)
         self.local = LocalShares(self)
         self.register(self.local)
@@ -303,9 +302,6 @@ class SharingService:
         if not sep or name not in self.providers or not opaque:
             raise NotFound(f"No such share: {share_id}")
         return self.providers[name], opaque
-
-    def changed(self) -> None:
-        self._state = None
 
     async def me(self):
         if self._me is None:
@@ -385,7 +381,6 @@ class SharingService:
             raise InvalidArgument("Say whom to share with")
         info = await self._shareable(path)
         created = await provider.create(info, kind, grantee, role)
-        self.changed()
         return created
 
     async def access(self, path: str) -> dict:
@@ -418,13 +413,11 @@ class SharingService:
     async def update_share(self, share_id: str, role: str) -> dict:
         provider, opaque = self._provider_of(share_id)
         updated = await provider.update_role(opaque, role)
-        self.changed()
         return updated
 
     async def revoke(self, share_id: str) -> None:
         provider, opaque = self._provider_of(share_id)
         await provider.remove(opaque)
-        self.changed()
 
     async def received(self) -> list[dict]:
         out: list[dict] = []
@@ -480,7 +473,6 @@ class SharingService:
             display_name=name,
             what=f"A public link on {path}",
         )
-        self.changed()
         return self._link_json(link, info, path)
 
     async def links_of(self, path: str) -> list[dict]:
@@ -507,43 +499,44 @@ class SharingService:
             link = await self.links.set_password(link_id, secret or "")
         if "expiration" in changes:
             link = await self.links.set_expiration(link_id, expires)
-        self.changed()
         link = await self.links.get(link_id)
         info = await self.stat_id(link.resource_id)
         return self._link_json(link, info)
 
     async def delete_link(self, link_id: str) -> None:
         await self.links.remove(link_id)
-        self.changed()
 
     # -- share state in listings -----------------------------------------------------------
 
     async def listing_state(self, entries: list[ResourceInfo]) -> dict[tuple[str, str], dict]:
         """Share state of a folder's entries, keyed by resource: two CS3 calls (ListShares,
-        ListPublicShares) per listing whatever the number of entries, reused for
-        ``STATE_TTL`` seconds; {} when the site cannot say (a listing never fails for it),
-        and that answer is reused as long."""
+        ListPublicShares) whatever the number of entries, kept in the user's metadata cache
+        (a share or link the user makes or removes drops it); {} when the site cannot say (a
+        listing never fails for it), and that answer is kept as long."""
         if not entries:
             return {}
-        now = time.monotonic()
-        if self._state is None or now - self._state[0] > STATE_TTL:
+        cache = self.files.cache
+        state = cache.value(SHARE_STATE)
+        if state is None:
+            since = cache.since()
             local = self.providers["local"]
             try:
                 shares, links = await asyncio.gather(local.shares.list(), self.links.list())
             except CS3Error as err:
-                # Asked again after the same time: a site without shares (or one away) costs
-                # no calls per stat or listing.
+                # Kept as long: a site without shares (or one away) costs no calls per stat
+                # or listing.
                 log.debug("no share state for a listing: %s", err.detail or err.message)
-                self._state = (now, {}, {})
-                return {}
+                shares, links = [], []
             by_shares: dict = {}
             for s in shares:
                 by_shares.setdefault(model.resource_key(s.resource_id), []).append(s)
             by_links: dict = {}
             for link in links:
                 by_links.setdefault(model.resource_key(link.resource_id), []).append(link)
-            self._state = (now, by_shares, by_links)
-        _, by_shares, by_links = self._state
+            state = (by_shares, by_links)
+            size = sum(item.ByteSize() for item in (*shares, *links))
+            cache.put_value(SHARE_STATE, state, size, since)
+        by_shares, by_links = state
         out = {}
         for info in entries:
             key = model.resource_key(info.id)
