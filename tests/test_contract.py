@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import jupyter_server
@@ -36,29 +38,37 @@ MEMBERS = (
 
 
 def _jupyter_server_tests() -> Path:
-    """The folder holding package ``jstests`` (the sdist's ``tests``), made once."""
+    """The folder holding package ``jstests`` (the sdist's ``tests``), made once. Both test
+    workers may make it at the same time on a fresh machine: each works in a folder of its
+    own, and the one that finishes second keeps the first one's."""
     root = CACHE / f"jupyter_server-{VERSION}-tests"
     if (root / "jstests" / "services" / "contents" / "test_manager.py").exists():
         return root
-    sdist_dir = CACHE / "sdist"
-    sdist = sdist_dir / f"jupyter_server-{VERSION}.tar.gz"
-    if not sdist.exists():
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{root.name}.partial-", dir=CACHE))
+    try:
         subprocess.run(
             [
                 *(sys.executable, "-m", "pip", "download", f"jupyter_server=={VERSION}"),
-                *("--no-binary", ":all:", "--no-deps", "-d", str(sdist_dir)),
+                *("--no-binary", ":all:", "--no-deps", "-d", str(work / "sdist")),
             ],
             check=True,
             capture_output=True,
         )
-    partial = root.with_name(root.name + ".partial")
-    with tarfile.open(sdist) as tar:
-        for member in MEMBERS:
-            data = tar.extractfile(f"jupyter_server-{VERSION}/{member}").read()
-            target = partial / member.replace("tests/", "jstests/", 1)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-    partial.rename(root)
+        sdist = work / "sdist" / f"jupyter_server-{VERSION}.tar.gz"
+        with tarfile.open(sdist) as tar:
+            for member in MEMBERS:
+                data = tar.extractfile(f"jupyter_server-{VERSION}/{member}").read()
+                target = work / "tree" / member.replace("tests/", "jstests/", 1)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        try:
+            (work / "tree").rename(root)
+        except OSError:  # made meanwhile by the other worker
+            if not (root / "jstests").is_dir():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return root
 
 
