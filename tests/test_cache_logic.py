@@ -3,6 +3,8 @@ Against a real revad, with two users and a plain CS3 client: tests/test_cache.py
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from cs3.storage.provider.v1beta1 import provider_api_pb2 as sp
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
@@ -170,3 +172,67 @@ def test_dropped_entries_leave_no_index_behind(cache):
     cache.clear()
     assert cache.stats.entries == 0 and cache.stats.bytes == 0
     assert not cache._by_id
+
+
+async def test_reads_of_one_thing_at_the_same_time_share_one_call(cache):
+    calls = []
+    gate = asyncio.Event()
+
+    def reader(path: str):
+        async def read() -> str:
+            calls.append(path)
+            await gate.wait()
+            return f"answer for {path}"
+
+        return read
+
+    first = asyncio.ensure_future(cache.read_once(("Stat", "/a", ()), reader("/a")))
+    second = asyncio.ensure_future(cache.read_once(("Stat", "/a", ()), reader("/a")))
+    other = asyncio.ensure_future(cache.read_once(("Stat", "/b", ()), reader("/b")))
+    await asyncio.sleep(0.01)
+    first.cancel()  # one reader gone: the others still get the answer
+    gate.set()
+    assert await second == "answer for /a" and await other == "answer for /b"
+    assert sorted(calls) == ["/a", "/b"]  # /a once for both readers
+
+
+async def test_a_read_begun_before_a_drop_is_not_shared_after_it(cache):
+    calls = []
+    gate = asyncio.Event()
+
+    async def read() -> int:
+        calls.append(1)
+        await gate.wait()
+        return len(calls)
+
+    before = asyncio.ensure_future(cache.read_once(("Stat", "/a", ()), read))
+    await asyncio.sleep(0.01)
+    cache.drop_path("/a")  # an own write was answered meanwhile
+    after = asyncio.ensure_future(cache.read_once(("Stat", "/a", ()), read))
+    await asyncio.sleep(0.01)
+    gate.set()
+    await before
+    assert await after == 2 and len(calls) == 2
+
+
+async def test_a_shared_read_that_fails_fails_for_every_reader(cache):
+    async def read() -> None:
+        await asyncio.sleep(0)
+        raise OSError("gone")
+
+    reads = [cache.read_once(("ListContainer", "/d", ()), read) for _ in range(3)]
+    results = await asyncio.gather(*reads, return_exceptions=True)
+    assert [str(r) for r in results] == ["gone"] * 3
+    assert not cache._reading
+
+
+def test_a_maximum_age_asks_for_a_stat_of_the_file_itself(cache, clock):
+    cache.put_listing("/h", (), [info("/h/a")], cache.since())
+    assert cache.stat("/h/a") is not None
+    assert cache.stat("/h/a", max_age=5) is None  # a listing's entry: not for a decision
+    cache.put_stat("/h/a", (), info("/h/a"), cache.since())
+    clock.now += 0.5
+    assert cache.stat("/h/a", max_age=1.0) is not None
+    clock.now += 0.6
+    assert cache.stat("/h/a", max_age=1.0) is None
+    assert cache.stat("/h/a") is not None  # still within the revalidation time

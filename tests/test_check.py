@@ -220,6 +220,7 @@ def test_each_environment_variable_sets_its_option(monkeypatch):
         "storage_reports_quota": ("0", False),
         "auth_mode": ("token", "token"),
         "home": ("/h/{username}",) * 2,
+        "revalidate_seconds": ("0.5", 0.5),
     }
     tagged = {n: t.metadata.get("env", "") for n, t in CS3Connection.class_traits().items()}
     tagged = {n: env for n, env in tagged.items() if env}
@@ -234,6 +235,7 @@ def test_each_environment_variable_sets_its_option(monkeypatch):
         "username",
         "secret_file",
         "home",
+        "revalidate_seconds",
     }
     for name, env in tagged.items():
         raw, expected = samples.get(name, (f"value-of-{name}",) * 2)

@@ -348,15 +348,17 @@ def test_the_mounts_reads_in_any_order_get_the_files_bytes(fs):
 
 
 def counted_stats(fs, monkeypatch) -> list[str]:
-    """The paths of the Stat calls ``fs`` makes from now on, in order."""
+    """The paths (below the file system's root) of the Stat calls ``fs`` makes from now on."""
     stats: list[str] = []
-    real_stat = fs._stat
+    files = fs._files
+    real_stat = files._stat
+    root = fs.cs3_path("") + "/"
 
-    async def counted(path):
-        stats.append(path)
-        return await real_stat(path)
+    async def counted(path, keys):
+        stats.append(path.removeprefix(root))
+        return await real_stat(path, keys)
 
-    monkeypatch.setattr(fs, "_stat", counted)
+    monkeypatch.setattr(files, "_stat", counted)
     return stats
 
 
@@ -373,7 +375,7 @@ def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkey
     sizes = [call("lookup", folder, f"f{i:02d}.txt".encode(), None).st_size for i in range(30)]
     assert sizes == list(range(30))
     assert stats == []
-    # An own write empties the listing cache: the next lookup asks the storage.
+    # An own write drops the file and its folder's listing: the next lookup asks the storage.
     fs.pipe("many/f03.txt", b"longer")
     stats.clear()
     assert call("lookup", folder, b"f03.txt", None).st_size == 6
@@ -388,9 +390,7 @@ def test_the_mount_stats_a_listed_folder_without_a_cs3_call_per_entry(fs, monkey
 
 def test_the_mounts_open_for_writing_uses_the_stat_of_the_lookup_just_before(fs, monkeypatch):
     """open(path, "w") of a stored file: the kernel looks it up, then opens it; one Stat for
-    both. A Stat older than the kernel's attribute time is not used again."""
-    from cs3lab.fs import filesystem, operations
-
+    both. A Stat older than the metadata cache's revalidation time is not used again."""
     fs.pipe("report.csv", b"a,b\n")
     _, call, inode = mount_operations(fs)
     stats = counted_stats(fs, monkeypatch)
@@ -402,14 +402,14 @@ def test_the_mounts_open_for_writing_uses_the_stat_of_the_lookup_just_before(fs,
     # the lookup's Stat, then the upload's own (its lock check is fresh)
     assert stats == ["report.csv", "report.csv"]
     assert fs.cat("report.csv") == b"1,2\n"
+    cache = fs._files.cache
+    number = inode("report.csv")  # (answered from the cat's Stat)
     stats.clear()
-    now = filesystem.time.monotonic()
-    number = inode("report.csv")
-    later = now + operations.ATTR_SECONDS + 1
-    monkeypatch.setattr(filesystem.time, "monotonic", lambda: later)
+    later = cache.clock() + cache.revalidate_seconds + 1
+    monkeypatch.setattr(cache, "clock", lambda: later)
     fh = call("open", number, os.O_WRONLY, None).fh  # (no O_TRUNC: nothing to store)
     call("release", fh)
-    assert stats == ["report.csv", "report.csv"]  # the lookup's was too old for the open
+    assert stats == ["report.csv"]  # the lookup's was too old for the open: one of its own
 
 
 def test_each_write_is_a_new_version(fs, site, home):

@@ -4,6 +4,9 @@ Every test runs on both kinds of site: site A (Reva v3's local driver, no native
 cs3lab's marker folders) and site N (Reva v2's decomposedfs, native CS3 locks). The Jupyter
 server under test (jp_fetch) is alice's; the other editors are cs3lab LockServices signed in
 as other users (tests/lockers.py), or a plain CS3 client for another application's lock.
+What alice's server shows is checked right after each of their changes: its metadata cache
+is off here (``revalidate(0)``); how long the cache may show a lock late, and that a lock is
+never decided from it, is tests/test_cache.py's.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ SHORT_EXPIRY = 10  # the shortest expiry LockService accepts
 
 
 BACKENDS = {"site-a": "marker", "site-n": "native"}
-pytestmark = pytest.mark.sites(*BACKENDS)
+pytestmark = [pytest.mark.sites(*BACKENDS), pytest.mark.revalidate(0)]
 
 
 @pytest.fixture

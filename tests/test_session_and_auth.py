@@ -362,6 +362,7 @@ async def test_expired_token_is_renewed_and_the_call_retried(jp_fetch, contents)
     # Replace the held token with one the gateway rejects, as after an expiry.
     contents.files.client.tokens.current.value = "not-a-valid-token"
     contents.files.client.tokens.current.expires_at = None
+    contents.files.cache.clear()  # the listing is asked of the site, not the cache
     model = await api(jp_fetch, "GET", "")
     assert model["type"] == "directory"
     assert contents.files.client.tokens.current.value != "not-a-valid-token"

@@ -11,21 +11,25 @@ process of its own, has its own).
   client calls :meth:`MetadataCache.wrote` for each gateway call; ``Files`` also drops a path
   when an upload's bytes have landed). A read that was under way while something was dropped
   is not kept (the generation count), so an own write shows at once.
+- Reads for the cache of one thing at the same time (fifty tabs polling one folder) share
+  one call (:meth:`MetadataCache.read_once`), unless something was dropped since it began.
 - Bounded: at most ``max_entries`` entries and ``max_bytes`` bytes (the entries' encoded
   size), least recently used out first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cs3.storage.provider.v1beta1 import resources_pb2 as res
 
 ResourceInfo = res.ResourceInfo
+T = TypeVar("T")
 
 REVALIDATE_SECONDS = 2.0
 MAX_ENTRIES = 20_000
@@ -164,6 +168,7 @@ class MetadataCache:
         self._by_id: dict[str, set[tuple[str, str]]] = {}
         #: Counts drops: a read started before a drop is not kept (see :meth:`since`).
         self.generation = 0
+        self._reading: dict[tuple, tuple[int, asyncio.Future]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -171,25 +176,30 @@ class MetadataCache:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _get(self, kind: str, key: str, keys: Iterable[str]) -> Any:
+    def _get(self, kind: str, key: str, keys: Iterable[str], max_age: float | None = None) -> Any:
         found = self._entries.get((kind, key))
         if found is None or not self.enabled:
             self.stats.misses += 1
             return None
-        if self.clock() - found.at > self.revalidate_seconds or not found.keys.issuperset(keys):
+        age = self.revalidate_seconds if max_age is None else min(max_age, self.revalidate_seconds)
+        if self.clock() - found.at > age or not found.keys.issuperset(keys):
             self.stats.misses += 1
             return None
         self._entries.move_to_end((kind, key))
         self.stats.hits += 1
         return found.value
 
-    def stat(self, path: str, keys: Iterable[str] = ()) -> ResourceInfo | None:
+    def stat(
+        self, path: str, keys: Iterable[str] = (), max_age: float | None = None
+    ) -> ResourceInfo | None:
         """A Stat of ``path`` made at most ``revalidate_seconds`` ago with (at least) the
-        arbitrary metadata ``keys``, or from such a listing of its folder; None: ask the site."""
+        arbitrary metadata ``keys``, or from such a listing of its folder; None: ask the
+        site. ``max_age``: a Stat of the file itself made at most that long ago (the one just
+        made for a look-up), not a listing's entry."""
         path = _clean(path)
         keys = tuple(keys)
-        info = self._get(STAT, path, keys)
-        if info is None and path != "/":
+        info = self._get(STAT, path, keys, max_age)
+        if info is None and path != "/" and max_age is None:
             listing = self._get(LISTING, _parent(path), keys)
             info = listing.child(path.rpartition("/")[2]) if listing is not None else None
         return info
@@ -199,6 +209,23 @@ class MetadataCache:
 
     def value(self, name: str) -> Any:
         return self._get(VALUE, name, ())
+
+    async def read_once(self, key: tuple, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``, or the answer of the same read under way (same ``key``) if nothing
+        was dropped since it began (its answer could predate an own change otherwise)."""
+        found = self._reading.get(key)
+        if found is None or found[0] != self.generation:
+            task = asyncio.ensure_future(read())
+            found = (self.generation, task)
+            self._reading[key] = found
+            task.add_done_callback(lambda done: self._read_done(key, done))
+        return await asyncio.shield(found[1])
+
+    def _read_done(self, key: tuple, task: asyncio.Future) -> None:
+        if self._reading.get(key, (0, None))[1] is task:
+            del self._reading[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: every reader may have gone (cancelled) meanwhile
 
     # -- filling --------------------------------------------------------------------------
 

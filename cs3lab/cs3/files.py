@@ -151,16 +151,30 @@ class Files:
         return self.client.cache
 
     async def stat(
-        self, path: str, metadata_keys: Iterable[str] = (), *, cached: Cached = False
+        self,
+        path: str,
+        metadata_keys: Iterable[str] = (),
+        *,
+        cached: Cached = False,
+        max_age: float | None = None,
     ) -> ResourceInfo:
         """The resource's Stat, with the arbitrary metadata ``metadata_keys``. ``cached``: one
         the user's cache holds may do (what is shown; never what a decision rests on), or
-        one it holds for which ``cached(info)`` is true."""
+        one it holds for which ``cached(info)`` is true; ``max_age``: a Stat of the resource
+        itself made at most that many seconds ago (MetadataCache.stat). Cached reads of the
+        same resource at the same time share one call."""
         keys = tuple(metadata_keys)
         if cached:
-            info = self.cache.stat(path, keys)
+            info = self.cache.stat(path, keys, max_age)
             if info is not None and (cached is True or cached(info)):
                 return info
+            if cached is True:
+                return await self.cache.read_once(
+                    ("Stat", path, keys), lambda: self._stat(path, keys)
+                )
+        return await self._stat(path, keys)
+
+    async def _stat(self, path: str, keys: tuple[str, ...]) -> ResourceInfo:
         since = self.cache.since()
         request = sp.StatRequest(ref=ref(path), arbitrary_metadata_keys=list(keys))
         info = (await self.client.call("Stat", request, path)).info
@@ -176,14 +190,21 @@ class Files:
     async def listing(
         self, path: str, metadata_keys: Iterable[str] = (), *, cached: bool = False
     ) -> Listing:
-        """The folder's entries, also by name. Asked again (twice at most) after an internal
-        error: Reva v3's local driver fails a whole listing when an entry goes away while it
-        lists (lstat of a name it has just read), as cs3lab's lock markers do all the time."""
+        """The folder's entries, also by name (``cached``: as for :meth:`stat`)."""
         keys = tuple(metadata_keys)
-        if cached:
-            found = self.cache.listing(path, keys)
-            if found is not None:
-                return found
+        if not cached:
+            return await self._listing(path, keys)
+        found = self.cache.listing(path, keys)
+        if found is not None:
+            return found
+        return await self.cache.read_once(
+            ("ListContainer", path, keys), lambda: self._listing(path, keys)
+        )
+
+    async def _listing(self, path: str, keys: tuple[str, ...]) -> Listing:
+        """Asked again (twice at most) after an internal error: Reva v3's local driver fails
+        a whole listing when an entry goes away while it lists (lstat of a name it has just
+        read), as cs3lab's lock markers do all the time."""
         request = sp.ListContainerRequest(ref=ref(path), arbitrary_metadata_keys=list(keys))
         for attempt in range(LIST_ATTEMPTS):
             since = self.cache.since()

@@ -254,15 +254,17 @@ class CS3FileSystem(AsyncFileSystem):
 
     # -- reading metadata -----------------------------------------------------------------
 
-    async def _stat(self, path: str, cached: bool = False) -> ResourceInfo:
+    async def _stat(
+        self, path: str, cached: bool = False, max_age: float | None = None
+    ) -> ResourceInfo:
         """The Stat of ``path`` (``cached``: a recent one of the user's metadata cache, or
-        of a listing of its folder, will do)."""
+        of a listing of its folder, will do; ``max_age``: made at most that long ago)."""
         resolved = self._resolve(path)
         if resolved is not None and resolved.mount is None:  # a place: a folder of nothing
             return ResourceInfo(type=CONTAINER, path=path)
         files = await self._cs3()
         with as_os_errors(path):
-            return await files.stat(self.cs3_path(path), cached=cached)
+            return await files.stat(self.cs3_path(path), cached=cached, max_age=max_age)
 
     async def _info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
@@ -417,12 +419,12 @@ class CS3FileSystem(AsyncFileSystem):
             raise os_error(err, path) from None
 
     async def _prepare_write(
-        self, path: str, mode: str = "overwrite", recent: bool = False
+        self, path: str, mode: str = "overwrite", recent: float = 0.0
     ) -> ResourceInfo | None:
         """The stored file that a write will replace (None: a new file, whose missing parent
         folders are made first, as object stores and ``auto_mkdir`` file systems do).
-        ``recent``: a Stat of the user's metadata cache will do (the mount's open after the
-        kernel's lookup; the storage or the upload checks the lock again in any case)."""
+        ``recent``: a Stat made that many seconds ago at most will do (the mount's open
+        after the kernel's lookup; the storage or the upload checks the lock again)."""
         self._check_changeable(path, "write")
         info = await self._existing(path, recent)
         if info is None:
@@ -472,9 +474,9 @@ class CS3FileSystem(AsyncFileSystem):
         except CS3Error as err:
             raise os_error(err, path2) from None
 
-    async def _existing(self, path: str, recent: bool = False) -> ResourceInfo | None:
+    async def _existing(self, path: str, recent: float = 0.0) -> ResourceInfo | None:
         try:
-            return await self._stat(path, cached=recent)
+            return await self._stat(path, cached=recent > 0, max_age=recent)
         except FileNotFoundError:
             return None
 

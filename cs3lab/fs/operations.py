@@ -410,7 +410,7 @@ class CS3Operations(pyfuse3.Operations):
                     raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
                 handle = ReadHandle(self.fs, path, int(entry["size"]))
         else:
-            info = await self.fs._prepare_write(path, "", recent=True)
+            info = await self.fs._prepare_write(path, "", recent=ATTR_SECONDS)
             if flags & os.O_TRUNC or info is None:
                 handle = WriteHandle(path, Spool(), dirty=True)
             else:
