@@ -236,3 +236,26 @@ def test_a_maximum_age_asks_for_a_stat_of_the_file_itself(cache, clock):
     clock.now += 0.6
     assert cache.stat("/h/a", max_age=1.0) is None
     assert cache.stat("/h/a") is not None  # still within the revalidation time
+
+
+def test_every_gateway_call_cs3lab_makes_says_what_it_changes():
+    """A call the cache does not know empties it (safe, and slow if it is a read): each
+    method cs3lab calls is one it knows."""
+    import re
+    from pathlib import Path
+
+    from cs3lab.cs3 import cache as cache_mod
+
+    source = Path(cache_mod.__file__).parent.parent
+    called = set()
+    for path in source.rglob("*.py"):
+        called |= set(re.findall(r'call\(\s*"([A-Za-z]+)"', path.read_text()))
+    known = (
+        cache_mod.READS
+        | cache_mod.FILE_WRITES
+        | cache_mod.SHARE_WRITES
+        | cache_mod.CHANGES_ALL
+        | {"Move"}
+    )
+    assert len(called) > 40
+    assert called - known == set()

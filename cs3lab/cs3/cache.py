@@ -62,6 +62,9 @@ READS = frozenset(
         "GetPublicShare",
         "GetPublicShareByToken",
         "ListPublicShares",
+        "ListExistingShares",
+        "ListExistingReceivedShares",
+        "ListExistingPublicShares",
         "GetOCMShare",
         "ListOCMShares",
         "GetReceivedOCMShare",
@@ -71,6 +74,8 @@ READS = frozenset(
         "FindAcceptedUsers",
         "GetInfoByDomain",
         "ListAllProviders",
+        "GetPath",
+        "PurgeRecycle",  # (what is in the recycle bin is no Stat nor listing)
     }
 )
 #: Calls that change one resource, named by the request's ``ref``.
@@ -101,7 +106,9 @@ SHARE_WRITES = frozenset(
         "RemoveOCMShare",
     }
 )
-# Any other call (accepting a received share, restoring from the recycle bin, ...) drops all.
+#: Calls that change what is mounted or where: they drop everything (as any call not named
+#: here would).
+CHANGES_ALL = frozenset({"UpdateReceivedShare", "UpdateReceivedOCMShare", "RestoreRecycleItem"})
 
 
 def resource_key(rid: res.ResourceId) -> str:
