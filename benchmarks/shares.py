@@ -150,7 +150,7 @@ async def main(argv=None) -> int:
                 lab_counts,
             ),
             (
-                f"folder listing of {args.shares} shared files + share state (within 5 s)",
+                f"folder listing of {args.shares} shared files + share state (cached)",
                 raw_listing,
                 lab_listing,
                 raw_counts,

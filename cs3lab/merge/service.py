@@ -29,6 +29,7 @@ from ..cs3.errors import (
     NotFound,
     NotSupported,
     PermissionDenied,
+    ServerError,
 )
 from ..cs3.files import CONTAINER, Files, ResourceInfo
 from . import notebooks as nbmerge
@@ -191,8 +192,7 @@ class MergeService:
         raise Conflict(f"Too many copies of {source} in {folder}: name one yourself")
 
     async def copy(self, source: str, destination: str | None = None) -> dict[str, Any]:
-        info = await self._stat_file(source)
-        info.path = source  # (a place's Stat may name it otherwise)
+        info = _named(await self._stat_file(source), source)  # (a place's Stat may not)
         data, info, notebook = await self._read_original(info)
         origin = Origin.of(info, data, self.site, await self._me())
         origin.path = source
@@ -224,7 +224,7 @@ class MergeService:
         else:
             raise Conflict(f"Too many copies of {source} made at once: try again")
         if origin.snapshot:
-            await self.files.upload(origin.snapshot, data)
+            await self._keep_snapshot(origin.snapshot, data)
         try:
             await self.files.set_metadata(target, {ORIGIN_KEY: origin.dumps()})
         except NotSupported:
@@ -426,8 +426,7 @@ class MergeService:
             )
         else:
             data, info = await self.files.read_whole(path, original)
-        info.path = path
-        return data, info, notebook
+        return data, _named(info, path), notebook
 
     async def _strip(self, path: str, data: bytes) -> bytes:
         if not path.endswith(".ipynb"):
@@ -770,6 +769,22 @@ class MergeService:
             except Locked:
                 raise await self.locks.explain_refusal(path) from None
 
+    async def _keep_snapshot(self, snapshot: str, data: bytes) -> None:
+        """Store the copy's base snapshot. The copy is made already: a storage that fails
+        the snapshot twice (decomposedfs answers some uploads with an internal error under
+        load) leaves the copy without one, and its merge takes the base from the versions."""
+        for attempt in (1, 2):
+            try:
+                await self.files.upload(snapshot, data)
+                return
+            except ServerError as err:
+                if attempt == 2:
+                    log.warning(
+                        "cs3lab: no base snapshot %s (%s); a merge uses the versions",
+                        snapshot,
+                        err.detail or err.message,
+                    )
+
     async def _cleanup(self, copy_path: str, origin: Origin) -> None:
         """Remove the copy's base snapshot: only a file where cs3lab puts it for this copy."""
         snapshot = trusted_snapshot(origin, copy_path)
@@ -780,3 +795,14 @@ class MergeService:
                 await self.files.delete(snapshot)
         except CS3Error:
             log.info("cs3lab: could not remove the base snapshot %s", snapshot)
+
+
+def _named(info: ResourceInfo, path: str) -> ResourceInfo:
+    """``info`` naming ``path``: a copy when it names another (Stat answers are shared through
+    the user's metadata cache, never changed)."""
+    if info.path == path:
+        return info
+    named = ResourceInfo()
+    named.CopyFrom(info)
+    named.path = path
+    return named
