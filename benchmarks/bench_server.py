@@ -96,16 +96,13 @@ class LockSessionsHandler(JupyterHandler):
         self.finish(json.dumps({"sessions": len(sessions)}))
 
 
-class RevalidateHandler(JupyterHandler):
-    """``PUT bench/revalidate?seconds=S``: the metadata cache's revalidation time from now on
-    (0: off), emptied (the rows that time a poll answered from the cache turn it on)."""
+class ForgetMetadataHandler(JupyterHandler):
+    """``DELETE bench/metadata``: the server's metadata cache forgets its Stats and listings
+    (not the share state, one entry per user), as before an action that misses the cache."""
 
     @web.authenticated
-    def put(self) -> None:
-        seconds = float(self.get_query_argument("seconds"))
-        cache = self.contents_manager.files.cache
-        cache.revalidate_seconds = seconds
-        cache.clear()
+    def delete(self) -> None:
+        self.contents_manager.files.cache.drop_path("/")
         self.set_status(204)
         self.finish()
 
@@ -123,7 +120,7 @@ def main() -> None:
     if files is not None:
         sessions = url_path_join(app.base_url, "bench", "lock-sessions")
         handlers.append((sessions, LockSessionsHandler))
-        handlers.append((url_path_join(app.base_url, "bench", "revalidate"), RevalidateHandler))
+        handlers.append((url_path_join(app.base_url, "bench", "metadata"), ForgetMetadataHandler))
     app.web_app.add_handlers(".*$", handlers)
     tasks = []  # (a reference, so that the probe task is not garbage-collected)
     app.io_loop.add_callback(lambda: tasks.append(asyncio.ensure_future(probe_loop_lag())))

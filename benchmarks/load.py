@@ -27,8 +27,6 @@ from contents import big_notebook
 from servers import JupyterServer, RestClient
 from timing import percentile
 
-from cs3lab.cs3.cache import REVALIDATE_SECONDS
-
 FOLDER = "load"
 # the share of each request in the mix (heartbeats only on cs3lab's server)
 MIX = {"list": 0.2, "stat": 0.3, "open": 0.2, "save": 0.1, "heartbeat": 0.2}
@@ -84,16 +82,13 @@ def notebook_name(i: int) -> str:
     return f"{FOLDER}/nb-{i:02d}.ipynb"
 
 
-async def prepare_load(server: JupyterServer, clients: int, cs3lab: bool) -> bytes:
+async def prepare_load(server: JupyterServer, clients: int) -> bytes:
     """The folder and one small notebook per client, written through the REST API (untimed);
-    returns the body the "save" requests send. cs3lab's server runs the load with its
-    metadata cache on, as a site runs it (cs3lab's default revalidation)."""
+    returns the body the "save" requests send."""
     nb = big_notebook(20 * KIB)
     body = json.dumps({"type": "notebook", "format": "json", "content": nb}).encode()
     client = RestClient(server)
     try:
-        if cs3lab:
-            await client.revalidate(REVALIDATE_SECONDS)
         await client.contents("PUT", FOLDER, body=json.dumps({"type": "directory"}).encode())
         for i in range(clients):
             await client.contents("PUT", notebook_name(i), body=body)
@@ -178,10 +173,7 @@ async def run_load(
     """The sweep on each server ("rest": cs3lab with heartbeats, "stock": without). Each step
     is ``rounds`` slices of seconds/rounds per server, the servers taking turns (the order
     rotated), so that a burst of other work on the machine does not fall on one server only."""
-    bodies = {
-        path: await prepare_load(server, max(sweep), path == "rest")
-        for path, server in servers.items()
-    }
+    bodies = {path: await prepare_load(server, max(sweep)) for path, server in servers.items()}
     steps = []
     for clients in sweep:
         merged: dict[str, LoadStep] = {}

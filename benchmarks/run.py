@@ -33,6 +33,7 @@ import sys
 import tempfile
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ import calls
 import common  # noqa: F401  (before site_runner and cs3lab: sets sys.path)
 import site_runner
 from common import HERE, MIB, RESULTS, RESULTS_JSON, SITE_FILES, USER, load, progress
-from contents import operations, prepare
+from contents import CACHED_LIST, CACHED_STAT, operations, prepare
 from load import DEFAULT_CLIENTS, run_load
 from locks import lock_operations, prepare_locks
 from memory import transfer
@@ -74,10 +75,7 @@ async def benchmark(
 
     counters = {"raw": Counter(), "manager": Counter()}
     raw = RawCS3(site.gateway, counters["raw"])
-    # the metadata cache off, as in the servers (cs3lab_server_config): rows time each
-    # action's own calls, and the "from the cache" rows turn it on
-    connection = {**cs3_connection(site, home), "revalidate_seconds": 0}
-    cm = CS3ContentsManager(config=Config({"CS3Connection": connection}))
+    cm = CS3ContentsManager(config=Config({"CS3Connection": cs3_connection(site, home)}))
     calls.instrument_files(cm.files, counters["manager"])
     rest = {path: RestClient(server) for path, server in servers.items()}
     lock_fixture = None
@@ -93,12 +91,14 @@ async def benchmark(
             progress(f"{site.name}: creating the test files ...")
             fixture = await prepare(raw, home, args.entries, stock_root)
             results.ops = operations(raw, cm, rest, home, fixture)
+            missing_the_cache(results.ops, cm, rest["rest"])
             for op in results.ops:
                 await run(op)
         if locks:
             progress(f"{site.name}: creating the lock test files ...")
             lock_fixture = await prepare_locks(raw, site, home, args.lock_entries, args.locked)
             results.lock_ops = lock_operations(raw, cm, rest["rest"], home, site.name, lock_fixture)
+            missing_the_cache(results.lock_ops, cm, rest["rest"])
             for op in results.lock_ops:
                 await run(op)
         # the REST layer alone: a request that makes no storage call
@@ -117,6 +117,32 @@ async def benchmark(
             await lock_fixture.holder.close()
         await cm.close()
         await raw.close()
+
+
+def missing_the_cache(ops: list[Operation], cm: Any, rest: RestClient) -> None:
+    """Every row but those "from the cache" times the action as it misses the metadata cache:
+    the manager's and the server's caches forget their Stats and listings before each
+    execution, untimed (the share state stays: one entry per user, as in
+    tests/test_call_budget.py)."""
+
+    async def manager() -> None:
+        cm.files.cache.drop_path("/")
+
+    for op in ops:
+        if op.kind in (CACHED_STAT, CACHED_LIST):
+            continue
+        for path, forget in (("manager", manager), ("rest", rest.forget_metadata)):
+            if path in op.run:
+                op.before[path] = _then(forget, op.before.get(path))
+
+
+def _then(first: Callable[[], Awaitable[Any]], then: Callable[[], Awaitable[Any]] | None):
+    async def both() -> None:
+        await first()
+        if then is not None:
+            await then()
+
+    return both
 
 
 SIZE_PLOT, CLIENTS_PLOT = "latency-by-size.png", "latency-by-clients.png"

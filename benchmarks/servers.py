@@ -30,15 +30,13 @@ def cs3_connection(site: site_runner.Site, home: str, user: str = USER) -> dict[
 
 
 def cs3lab_server_config(site: site_runner.Site, home: str) -> dict:
-    """The settings of tests/conftest.py: cs3lab's contents manager, signed in as USER, with
-    the metadata cache off (each row times the action's own calls; the rows that time a poll
-    answered from the cache, and the load sweep, turn it on: RestClient.revalidate)."""
+    """The settings of tests/conftest.py: cs3lab's contents manager, signed in as USER."""
     return {
         "ServerApp": {
             "jpserver_extensions": {"cs3lab": True},
             "contents_manager_class": "cs3lab.CS3ContentsManager",
         },
-        "CS3Connection": {**cs3_connection(site, home), "revalidate_seconds": 0},
+        "CS3Connection": cs3_connection(site, home),
     }
 
 
@@ -174,9 +172,9 @@ class RestClient:
         body = json.dumps({"path": path, "client": client}).encode()
         return await self.fetch(method, LOCKS_API, body)
 
-    async def revalidate(self, seconds: float) -> None:
-        """bench_server.py's hook: the server's metadata cache revalidation (0: off)."""
-        await self.fetch("PUT", f"/bench/revalidate?seconds={seconds:g}", b"")
+    async def forget_metadata(self) -> None:
+        """bench_server.py's hook: the server's metadata cache forgets its Stats and listings."""
+        await self.fetch("DELETE", "/bench/metadata")
 
     async def lock_sessions(self, refreshed: str) -> None:
         """bench_server.py's hook: set ``Session.refreshed`` of the server's lock sessions to
