@@ -250,33 +250,20 @@ def operations(
         if size != len(fx.small):
             raise RuntimeError(f"{path}: size {size}, expected {len(fx.small)}")
 
-    ops.append(
-        Operation(
-            "stat (content=0)",
-            {
-                "raw": lambda: raw.stat(cs3("small.txt")),
-                "manager": lambda: cm.get("small.txt", content=False),
-                **via_rest("GET", "small.txt", "content=0&hash=0"),
-            },
-            check_stat,
-            kind="stat",
-        )
-    )
+    def stat_runs() -> dict:
+        return {
+            "raw": lambda: raw.stat(cs3("small.txt")),
+            "manager": lambda: cm.get("small.txt", content=False),
+            **via_rest("GET", "small.txt", "content=0&hash=0"),
+        }
+
+    ops.append(Operation("stat (content=0)", stat_runs(), check_stat, kind="stat"))
 
     # the same polls answered from the user's metadata cache (within its revalidation time;
     # every other row makes the cache forget its Stats and listings first: run.py)
     largest = max(fx.folders)
     ops.append(
-        Operation(
-            "stat (content=0), from the cache",
-            {
-                "raw": lambda: raw.stat(cs3("small.txt")),
-                "manager": lambda: cm.get("small.txt", content=False),
-                **via_rest("GET", "small.txt", "content=0&hash=0"),
-            },
-            check_stat,
-            kind=CACHED_STAT,
-        )
+        Operation("stat (content=0), from the cache", stat_runs(), check_stat, kind=CACHED_STAT)
     )
     ops.append(
         Operation(
