@@ -295,18 +295,22 @@ SSO_SESSION_SECONDS = 60  # the realm's single sign-on session in the next test
 def test_when_the_sso_session_ends_jupyterlab_says_sign_in_again_and_keeps_the_edit(
     hub, keycloak, site_sso
 ):
-    """bob's single sign-on session lasts a minute: afterwards the Hub cannot renew his tokens,
-    and once his server's sign-in to the site has expired, JupyterLab says "sign in again"
-    with a link to the Hub's login. What he typed meanwhile stays in the open notebook; he
-    signs in again in another tab and saves it (ui-tests/hub-sign-in-again.mjs, in Chromium)."""
+    """carol's single sign-on session lasts a minute: afterwards the Hub cannot renew her
+    tokens, and once her server's sign-in to the site has expired, JupyterLab says "sign in
+    again" with a link to the Hub's login. What she typed meanwhile stays in the open
+    notebook; she signs in again in another tab and saves it (ui-tests/hub-sign-in-again.mjs,
+    in Chromium). carol has no server yet, so hers starts with tokens of this login, under
+    these short lifetimes (bob's, from the first test, holds a 5-minute access token that his
+    server renews only when a third of it is left: whether that fell inside this test's wait
+    depended on how long the tests before took, and it failed now and then)."""
     if not shutil.which("node") or not (REPO / "ui-tests" / "node_modules").is_dir():
         pytest.fail("ui-tests/node_modules is missing: run `npm ci --prefix ui-tests`")
     shots = REPO / "tests" / "artifacts" / "ui"
     env = {
         **os.environ,
         "CS3LAB_HUB_URL": hub.url,
-        "CS3LAB_USER": "bob",
-        "CS3LAB_PASSWORD": keycloak.password("bob"),
+        "CS3LAB_USER": "carol",
+        "CS3LAB_PASSWORD": keycloak.password("carol"),
         "CS3LAB_SCREENSHOT_DIR": str(shots),
         "CS3LAB_TIMEOUT_MS": "60000",
     }
@@ -321,4 +325,4 @@ def test_when_the_sso_session_ends_jupyterlab_says_sign_in_again_and_keeps_the_e
     output = run.stdout + run.stderr
     assert run.returncode == 0, output + "\n--- hub log ---\n" + hub.log_tail(80)
     assert "PASS" in output
-    assert keycloak.password("bob") not in output + hub.log_file.read_text(errors="replace")
+    assert keycloak.password("carol") not in output + hub.log_file.read_text(errors="replace")

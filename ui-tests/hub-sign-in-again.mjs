@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Signing in again through JupyterHub when the single sign-on session has ended, with an
 // unsaved edit in an open notebook:
-//   1. bob signs in at the Hub (Keycloak's login form in the page), his server starts and
+//   1. The user (CS3LAB_USER) signs in at the Hub (Keycloak's login form in the page), her server starts and
 //      JupyterLab opens; a notebook is made and opened; he types into it without saving;
 //   2. the realm's session ends (the test set it short), the Hub cannot renew his tokens,
 //      and his server's sign-in to the CS3 site expires: JupyterLab says so, with a
@@ -20,7 +20,7 @@ const env = process.env;
 const TIMEOUT = timeoutMs();
 const EXPIRY = Number(env.CS3LAB_EXPIRY_MS || 180_000);
 const HUB = (env.CS3LAB_HUB_URL || '').replace(/\/$/, '');
-const USER = env.CS3LAB_USER || 'bob';
+const USER = env.CS3LAB_USER || 'carol';
 const NOTEBOOK = `signed-out-${randomBytes(3).toString('hex')}.ipynb`;
 const TYPED = `typed while signed out ${randomBytes(3).toString('hex')}`;
 const log = logger('sign-in');
@@ -33,7 +33,7 @@ async function keycloakLogin(page) {
   await page.click('#kc-login');
 }
 
-/** A REST call to bob's server from the page, with its XSRF cookie, as JupyterLab does. */
+/** A REST call to the user's server from the page, with its XSRF cookie, as JupyterLab does. */
 function api(page, method, path, body) {
   return page.evaluate(
     async ([method, url, body]) => {
@@ -77,7 +77,7 @@ process.exitCode = await runScenario({
     await page.waitForURL(new RegExp(`/user/${USER}/lab`), { timeout: 3 * TIMEOUT });
     await page.locator('.jp-DirListing').waitFor({ timeout: 3 * TIMEOUT });
     await dismissNews(page, 5000);
-    log(`bob's JupyterLab is open: ${page.url()}`);
+    log(`${USER}'s JupyterLab is open: ${page.url()}`);
     const nb = {
       cells: [{ cell_type: 'markdown', id: 'c1', metadata: {}, source: '# Notes' }],
       // A kernel named, so that JupyterLab starts it without asking which.
@@ -109,7 +109,7 @@ process.exitCode = await runScenario({
     await link.waitFor({ timeout: TIMEOUT });
     log(`status bar: ${label}; notice: ${(await notice.innerText()).replace(/\s+/g, ' ')}`);
     const text = await page.locator('.jp-NotebookPanel:visible').innerText();
-    check(text.includes(TYPED), 'what bob typed is gone from the notebook');
+    check(text.includes(TYPED), `what ${USER} typed is gone from the notebook`);
     await shot(page, 'sign-in-again');
 
     // 3. The link: the Hub's login in a new tab, then Keycloak's form again.
@@ -129,7 +129,7 @@ process.exitCode = await runScenario({
     };
     const deadline = Date.now() + TIMEOUT;
     while (!(await saved())) {
-      check(Date.now() < deadline, 'the notebook was not saved with what bob typed');
+      check(Date.now() < deadline, `the notebook was not saved with what ${USER} typed`);
       await page.waitForTimeout(1000);
     }
     await shot(page, 'sign-in-saved');
