@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
@@ -57,6 +58,24 @@ async def cs3lab_api(jp_fetch, method: str, *parts: str, body: Any = None, **par
         kwargs["params"] = params
     response = await jp_fetch("cs3lab", "api", *parts, **kwargs)
     return json.loads(response.body) if response.body else None
+
+
+class CallMeter:
+    """The gateway calls a Jupyter server's CS3 client makes during one action (``contents``:
+    its CS3ContentsManager). ``forget_metadata``: its cache forgets every Stat and listing
+    (not the share state) before each action, which then pays for its own."""
+
+    def __init__(self, contents, forget_metadata: bool = False) -> None:
+        self.calls = contents.files.client.calls
+        self.cache = contents.files.cache
+        self.forget_metadata = forget_metadata
+
+    async def cost(self, action: Awaitable[Any]) -> dict[str, int]:
+        if self.forget_metadata:
+            self.cache.drop_path("/")
+        before = Counter(self.calls)
+        await action
+        return dict(Counter(self.calls) - before)
 
 
 def text_model(content: str) -> dict:

@@ -139,7 +139,7 @@ def test_revalidation_zero_keeps_nothing(clock):
     cache.put_stat("/home/a", (), info("/home/a"), cache.since())
     cache.put_listing("/home", (), [info("/home/a")], cache.since())
     assert cache.stat("/home/a") is None and cache.listing("/home") is None
-    assert cache.stats.entries == 0
+    assert len(cache) == 0
 
 
 def test_entries_are_bounded_least_recently_used_out_first(clock):
@@ -148,7 +148,7 @@ def test_entries_are_bounded_least_recently_used_out_first(clock):
         cache.put_stat(f"/h/{name}", (), info(f"/h/{name}"), cache.since())
     assert cache.stat("/h/a") is not None  # used: b is now the least recent
     cache.put_stat("/h/d", (), info("/h/d"), cache.since())
-    assert cache.stats.entries == 3
+    assert len(cache) == 3
     assert cache.stat("/h/b") is None
     assert all(cache.stat(f"/h/{n}") is not None for n in "acd")
 
@@ -160,17 +160,17 @@ def test_bytes_are_bounded(clock):
         path = f"/h/x{i:0200d}"
         cache.put_stat(path, (), info(path), cache.since())
         assert cache.stats.bytes <= 3 * one.ByteSize()
-    assert cache.stats.entries == 3 and cache.stats.evicted == 7
+    assert len(cache) == 3 and cache.stats.evicted == 7
     huge = [info(f"/h/d/{i}") for i in range(100)]
     cache.put_listing("/h/d", (), huge, cache.since())  # larger than the bound: not kept
-    assert cache.listing("/h/d") is None and cache.stats.entries == 3
+    assert cache.listing("/h/d") is None and len(cache) == 3
 
 
 def test_dropped_entries_leave_no_index_behind(cache):
     for i in range(50):
         cache.put_listing(f"/h/{i}", (), [info(f"/h/{i}/a")], cache.since())
     cache.clear()
-    assert cache.stats.entries == 0 and cache.stats.bytes == 0
+    assert len(cache) == 0 and cache.stats.bytes == 0
     assert not cache._by_id
 
 

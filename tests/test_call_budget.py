@@ -13,10 +13,8 @@ answered from the cache costs none (tests/test_cache.py).
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
-from helpers import api, cs3lab_api, text_model
+from helpers import CallMeter, api, cs3lab_api, text_model
 
 pytestmark = [pytest.mark.sites("site-a", "site-n"), pytest.mark.revalidate(600)]
 
@@ -60,28 +58,14 @@ async def locks_api(jp_fetch, method: str, body=None, **params):
     return await cs3lab_api(jp_fetch, method, "locks", body=body, **params)
 
 
-class Meter:
-    """The gateway calls of the server under test during one action."""
-
-    def __init__(self, contents) -> None:
-        self.calls = contents.files.client.calls
-        self.cache = contents.files.cache
-
-    async def cost(self, action) -> dict[str, int]:
-        self.cache.drop_path("/")  # every Stat and listing, not the share state
-        before = Counter(self.calls)
-        await action
-        return dict(Counter(self.calls) - before)
-
-
-async def prepared(jp_fetch, contents) -> Meter:
+async def prepared(jp_fetch, contents) -> CallMeter:
     """A folder with a notebook and a file, listed and stated once (the caches warm, as in a
     session that is under way), and the meter of the server's calls."""
     await api(jp_fetch, "PUT", "nb.ipynb", NB)
     await api(jp_fetch, "PUT", "notes.txt", text_model("notes"))
     await api(jp_fetch, "GET", "")
     await api(jp_fetch, "GET", "nb.ipynb", content="0")
-    return Meter(contents)
+    return CallMeter(contents, forget_metadata=True)
 
 
 async def test_a_stat_is_one_call(jp_fetch, contents):

@@ -153,11 +153,7 @@ class _Entry:
 
 @dataclass
 class CacheStats:
-    entries: int = 0
-    bytes: int = 0
-    hits: int = 0
-    misses: int = 0
-    dropped: int = 0
+    bytes: int = 0  # the entries' encoded size, together (bounded by max_bytes)
     evicted: int = 0
     discarded: int = 0  # reads not kept: something was dropped while they were under way
 
@@ -177,6 +173,9 @@ class MetadataCache:
         self.generation = 0
         self._reading: dict[tuple, tuple[int, asyncio.Future]] = {}
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     @property
     def enabled(self) -> bool:
         return self.revalidate_seconds > 0
@@ -186,14 +185,11 @@ class MetadataCache:
     def _get(self, kind: str, key: str, keys: Iterable[str], max_age: float | None = None) -> Any:
         found = self._entries.get((kind, key))
         if found is None or not self.enabled:
-            self.stats.misses += 1
             return None
         age = self.revalidate_seconds if max_age is None else min(max_age, self.revalidate_seconds)
         if self.clock() - found.at > age or not found.keys.issuperset(keys):
-            self.stats.misses += 1
             return None
         self._entries.move_to_end((kind, key))
-        self.stats.hits += 1
         return found.value
 
     def stat(
@@ -267,7 +263,6 @@ class MetadataCache:
             oldest = next(iter(self._entries))
             self._remove(oldest)
             self.stats.evicted += 1
-        self.stats.entries = len(self._entries)
 
     def put_stat(
         self, path: str, keys: Iterable[str], info: ResourceInfo, since: tuple[int, float]
@@ -301,26 +296,24 @@ class MetadataCache:
                 holders.discard(key)
                 if not holders:
                     del self._by_id[rid]
-        self.stats.entries = len(self._entries)
         return True
 
     def _dropped(self, keys: Iterable[tuple[str, str]]) -> None:
         self.generation += 1
         for key in list(keys):
-            if self._remove(key):
-                self.stats.dropped += 1
+            self._remove(key)
 
     def drop_path(self, path: str) -> None:
         """``path`` changed (written, made, deleted, moved away or here): its Stat, its
         listing and all below it, and its folder's listing."""
         path = _clean(path)
         below = "/" if path == "/" else path + "/"
-        self._dropped(
+        below_or_at = [
             key
             for key in self._entries
             if key[0] != VALUE and (key[1] == path or key[1].startswith(below))
-        )
-        self._dropped([(LISTING, _parent(path))])
+        ]
+        self._dropped([*below_or_at, (LISTING, _parent(path))])
 
     def drop_resource(self, rid: res.ResourceId) -> None:
         """The resource changed (addressed by id: a lock): every Stat and listing showing it."""
